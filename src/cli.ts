@@ -1,0 +1,188 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { createGateway, createServices } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { migrate, openOrm } from './db/orm';
+import { AppError } from './errors';
+import type { ApiKeyKind } from './db/entities';
+import type { Services } from './services';
+
+const USAGE = `gatehouse — GraphQL identity gateway
+
+  gatehouse serve                         start the server (creates a Demo app on first run)
+  gatehouse migrate                       apply pending database migrations
+  gatehouse app create --name NAME [--origin URL]... [--settings JSON] [--json]
+  gatehouse app update APP_ID --settings JSON
+  gatehouse key create APP_ID --kind publishable|secret [--json]
+  gatehouse key revoke KEY_ID
+
+Configuration comes from the environment (PORT, HOST, DATABASE_URL, ...): see README.md.`;
+
+class UsageError extends Error {}
+
+function parseJson(text: string | undefined, flag: string): unknown {
+  if (text === undefined) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${flag} must be valid JSON`);
+  }
+}
+
+/** Runs `work` with the domain services over a migrated database, then closes it. */
+async function withServices<T>(config: Config, work: (services: Services) => Promise<T>): Promise<T> {
+  const orm = await openOrm(config);
+  try {
+    await migrate(orm);
+    return await work(createServices({ ...config, logLevel: 'warn' }, orm));
+  } finally {
+    await orm.close(true);
+  }
+}
+
+async function serve(config: Config): Promise<void> {
+  const gateway = await createGateway(config);
+  const { logger } = gateway.services;
+  const demo = config.production ? null : await ensureDemoApp(gateway.services);
+  const url = await gateway.listen();
+  const lines = [`Gatehouse is listening on ${url}`, `  GraphQL endpoint and playground: ${url}/graphql`, `  JWKS: ${url}/.well-known/jwks.json`];
+  if (demo?.created) {
+    lines.push(
+      '',
+      'Created the Demo app (keys are shown only this once; they are stored as hashes):',
+      `  app id:          ${demo.appId}`,
+      `  publishable key: ${demo.publishableKey}`,
+      `  secret key:      ${demo.secretKey}`,
+      '',
+      `Try it:  curl -s ${url}/graphql -H 'content-type: application/json' -H 'x-api-key: ${demo.publishableKey}' \\`,
+      `           -d '{"query":"{ checkEmail(email: \\"ada@example.com\\") { exists } }"}'`,
+    );
+  } else if (demo) {
+    lines.push('', `Demo app ${demo.appId} already exists. New key: npx gatehouse key create ${demo.appId} --kind publishable`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    await gateway.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+async function ensureDemoApp(services: Services): Promise<{ created: boolean; appId: string; publishableKey?: string; secretKey?: string }> {
+  const em = services.orm.em.fork();
+  const existing = await services.apps.findAppByName(em, 'Demo');
+  if (existing) return { created: false, appId: existing.id };
+  const { app, publishable, secret } = await services.apps.createApp(em, 'Demo', {
+    brandName: 'Demo',
+    allowedOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
+  });
+  return { created: true, appId: app.id, publishableKey: publishable.key, secretKey: secret.key };
+}
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  const config = loadConfig(env);
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+
+  switch (command) {
+    case 'serve':
+      await serve(config);
+      return -1; // keep running
+    case 'migrate': {
+      const orm = await openOrm(config);
+      try {
+        const applied = await migrate(orm);
+        out(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'Database is up to date.');
+      } finally {
+        await orm.close(true);
+      }
+      return 0;
+    }
+    case 'app': {
+      if (sub === 'create') {
+        const { values } = parseArgs({
+          args: rest,
+          options: { name: { type: 'string' }, origin: { type: 'string', multiple: true }, settings: { type: 'string' }, json: { type: 'boolean' } },
+        });
+        if (!values.name) throw new UsageError('--name is required');
+        const settings = parseJson(values.settings, '--settings') as Record<string, unknown>;
+        if (values.origin?.length) settings.allowedOrigins = [...((settings.allowedOrigins as string[]) ?? []), ...values.origin];
+        const created = await withServices(config, (s) => s.apps.createApp(s.orm.em.fork(), values.name!, settings));
+        if (values.json) {
+          out(JSON.stringify({ appId: created.app.id, publishableKey: created.publishable.key, secretKey: created.secret.key }));
+        } else {
+          out(`Created app "${created.app.name}" (${created.app.id}). Keys are shown only this once:`);
+          out(`  publishable: ${created.publishable.key}  (key id ${created.publishable.id})`);
+          out(`  secret:      ${created.secret.key}  (key id ${created.secret.id})`);
+        }
+        return 0;
+      }
+      if (sub === 'update') {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { settings: { type: 'string' } } });
+        if (!positionals[0] || values.settings === undefined) throw new UsageError('usage: gatehouse app update APP_ID --settings JSON');
+        const settings = await withServices(config, (s) => s.apps.updateSettings(s.orm.em.fork(), positionals[0], parseJson(values.settings, '--settings')));
+        out(JSON.stringify(settings, null, 2));
+        return 0;
+      }
+      throw new UsageError(`unknown command: app ${sub ?? ''}`);
+    }
+    case 'key': {
+      if (sub === 'create') {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { kind: { type: 'string' }, json: { type: 'boolean' } } });
+        if (!positionals[0] || !values.kind) throw new UsageError('usage: gatehouse key create APP_ID --kind publishable|secret');
+        const issued = await withServices(config, (s) => s.apps.createKey(s.orm.em.fork(), positionals[0], values.kind as ApiKeyKind));
+        out(values.json ? JSON.stringify({ keyId: issued.id, kind: issued.kind, key: issued.key }) : `Created ${issued.kind} key ${issued.id} (shown only this once):\n  ${issued.key}`);
+        return 0;
+      }
+      if (sub === 'revoke') {
+        if (!rest[0]) throw new UsageError('usage: gatehouse key revoke KEY_ID');
+        const revoked = await withServices(config, (s) => s.apps.revokeKey(s.orm.em.fork(), rest[0]));
+        if (!revoked) {
+          process.stderr.write(`No live key with id ${rest[0]}\n`);
+          return 1;
+        }
+        out(`Revoked key ${rest[0]}`);
+        return 0;
+      }
+      throw new UsageError(`unknown command: key ${sub ?? ''}`);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out(USAGE);
+      return command ? 0 : 1;
+    default:
+      throw new UsageError(`unknown command: ${command}`);
+  }
+}
+
+/** Runs the CLI as a process: exit code, and errors as one readable line (no stack). */
+export function main(argv: string[]): void {
+  run(argv).then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (error: unknown) => {
+      if (error instanceof UsageError || error instanceof ConfigError) {
+        process.stderr.write(`gatehouse: ${error.message}\n${error instanceof UsageError ? `\n${USAGE}\n` : ''}`);
+      } else if (error instanceof AppError) {
+        const field = error.extensions.field ? ` (${String(error.extensions.field)})` : '';
+        process.stderr.write(`gatehouse: ${error.message}${field}\n`);
+      } else {
+        process.stderr.write(`gatehouse: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+      process.exit(2);
+    },
+  );
+}
+
+if (require.main === module) main(process.argv.slice(2));

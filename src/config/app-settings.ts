@@ -1,0 +1,135 @@
+import { AppError, badInput } from '../errors';
+
+/** Per-app settings (SPEC §7). Stored as JSON on the App row; always read through parse. */
+export const SIGN_UP_METHODS = ['EMAIL_PASSWORD', 'EMAIL_OTP', 'PHONE_OTP'] as const;
+export type SignUpMethod = (typeof SIGN_UP_METHODS)[number];
+export type PasswordPolicyName = 'DEFAULT' | 'STRICT';
+
+export interface AppSettings {
+  signUpMethods: SignUpMethod[];
+  passwordPolicy: PasswordPolicyName;
+  otpLength: number;
+  otpTtlSeconds: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  uniquePhoneNumber: boolean;
+  allowedOrigins: string[];
+  resetPasswordUrl: string | null;
+  autologinUrl: string | null;
+  requireLegalAcceptance: boolean;
+  brandName: string;
+  /** Per-IP calls per minute per operation (SPEC §3: at least 100 by default). */
+  ipRateLimitPerMinute: number;
+}
+
+export const DEFAULT_APP_SETTINGS: AppSettings = {
+  signUpMethods: ['EMAIL_PASSWORD', 'EMAIL_OTP', 'PHONE_OTP'],
+  passwordPolicy: 'DEFAULT',
+  otpLength: 6,
+  otpTtlSeconds: 600,
+  accessTokenTtlSeconds: 900,
+  refreshTokenTtlSeconds: 30 * 24 * 3600,
+  uniquePhoneNumber: true,
+  allowedOrigins: [],
+  resetPasswordUrl: null,
+  autologinUrl: null,
+  requireLegalAcceptance: false,
+  brandName: 'Gatehouse',
+  ipRateLimitPerMinute: 300,
+};
+
+type Check = (value: unknown, key: string) => unknown;
+
+const int = (min: number, max: number): Check => (value, key) => {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw badInput(`settings.${key}`, `${key} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+};
+const bool: Check = (value, key) => {
+  if (typeof value !== 'boolean') throw badInput(`settings.${key}`, `${key} must be true or false`);
+  return value;
+};
+const url: Check = (value, key) => {
+  if (value === null) return null;
+  if (typeof value !== 'string' || !isHttpUrl(value)) {
+    throw badInput(`settings.${key}`, `${key} must be an http(s) URL or null`);
+  }
+  return value;
+};
+const origin = (value: unknown, key: string): string => {
+  if (typeof value !== 'string' || !isHttpUrl(value)) {
+    throw badInput(`settings.${key}`, `${key} must list origins such as https://shop.example.com`);
+  }
+  return new URL(value).origin;
+};
+
+const CHECKS: { [K in keyof AppSettings]: Check } = {
+  signUpMethods: (value, key) => {
+    if (!Array.isArray(value) || value.some((m) => !SIGN_UP_METHODS.includes(m))) {
+      throw badInput(`settings.${key}`, `${key} must be a list of ${SIGN_UP_METHODS.join(', ')}`);
+    }
+    return [...new Set(value)];
+  },
+  passwordPolicy: (value, key) => {
+    if (value !== 'DEFAULT' && value !== 'STRICT') throw badInput(`settings.${key}`, `${key} must be DEFAULT or STRICT`);
+    return value;
+  },
+  otpLength: int(4, 8),
+  otpTtlSeconds: int(60, 24 * 3600),
+  accessTokenTtlSeconds: int(60, 24 * 3600),
+  refreshTokenTtlSeconds: int(300, 365 * 24 * 3600),
+  uniquePhoneNumber: bool,
+  allowedOrigins: (value, key) => {
+    if (!Array.isArray(value)) throw badInput(`settings.${key}`, `${key} must be a list of origins`);
+    return [...new Set(value.map((v) => origin(v, key)))];
+  },
+  resetPasswordUrl: url,
+  autologinUrl: url,
+  requireLegalAcceptance: bool,
+  brandName: (value, key) => {
+    if (typeof value !== 'string' || value.trim().length < 1 || value.length > 100) {
+      throw badInput(`settings.${key}`, `${key} must be 1 to 100 characters`);
+    }
+    return value.trim();
+  },
+  ipRateLimitPerMinute: int(1, 1_000_000),
+};
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const parsed = new URL(value);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Merges a partial settings object over `base`, validating every key. Unknown keys are
+ * refused by name so a typo in `gatehouse app update --settings` does not pass silently.
+ */
+export function mergeAppSettings(base: AppSettings, patch: unknown): AppSettings {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+    throw badInput('settings', 'settings must be a JSON object');
+  }
+  const result: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const check = CHECKS[key as keyof AppSettings];
+    if (!check) {
+      throw badInput(`settings.${key}`, `unknown setting "${key}"; known: ${Object.keys(CHECKS).join(', ')}`);
+    }
+    result[key] = check(value, key);
+  }
+  return result as unknown as AppSettings;
+}
+
+/** Reads stored settings; stored JSON from an older version gets today's defaults for new keys. */
+export function readAppSettings(stored: unknown): AppSettings {
+  try {
+    return mergeAppSettings(DEFAULT_APP_SETTINGS, stored ?? {});
+  } catch (error) {
+    if (error instanceof AppError) throw new Error(`stored app settings are invalid: ${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The only place that reads process.env. Everything else receives a Config, so tests build
+ * one in code (a temp SQLite file, port 0) and never touch the environment.
+ */
+export interface Config {
+  host: string;
+  port: number;
+  publicUrl: string;
+  /** `sqlite:PATH` or `postgres://…` */
+  databaseUrl: string;
+  redisUrl?: string;
+  smtpUrl?: string;
+  emailFrom: string;
+  smsWebhookUrl?: string;
+  smsWebhookSecret?: string;
+  production: boolean;
+  logLevel: string;
+  /** Request body limit in bytes (SPEC §7: 100 KB). */
+  bodyLimitBytes: number;
+  introspection: boolean;
+}
+
+export class ConfigError extends Error {}
+
+function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function boolVar(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const host = env.HOST || '127.0.0.1';
+  const port = intVar(env, 'PORT', 4000, 0, 65535);
+  const databaseUrl = env.DATABASE_URL || 'sqlite:./data/gatehouse.db';
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must start with sqlite: or postgres://');
+  }
+  const config: Config = {
+    host,
+    port,
+    publicUrl: (env.PUBLIC_URL || `http://${host}:${port}`).replace(/\/+$/, ''),
+    databaseUrl,
+    redisUrl: env.REDIS_URL || undefined,
+    smtpUrl: env.SMTP_URL || undefined,
+    emailFrom: env.EMAIL_FROM || 'Gatehouse <no-reply@gatehouse.local>',
+    smsWebhookUrl: env.SMS_WEBHOOK_URL || undefined,
+    smsWebhookSecret: env.SMS_WEBHOOK_SECRET || undefined,
+    production: env.NODE_ENV === 'production',
+    logLevel: env.LOG_LEVEL || 'info',
+    bodyLimitBytes: intVar(env, 'BODY_LIMIT_BYTES', 100 * 1024, 1024, 10 * 1024 * 1024),
+    introspection: boolVar(env, 'INTROSPECTION', true),
+    ...overrides,
+  };
+  if (config.smsWebhookUrl && !config.smsWebhookSecret) {
+    throw new ConfigError('SMS_WEBHOOK_SECRET is required when SMS_WEBHOOK_URL is set');
+  }
+  return config;
+}

@@ -1,0 +1,77 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { AppError, ERROR_CODES, isErrorCode } from '../errors';
+
+/**
+ * The one place that turns any error into what a client sees (SPEC §5). Known domain errors
+ * keep their code and public extensions; GraphQL's own request errors (parse, validation,
+ * variable coercion) become BAD_USER_INPUT; everything else is masked as INTERNAL, its detail
+ * going to the log only (see the error-logging plugin), with the request id added there.
+ */
+const APOLLO_CODES: Record<string, string> = {
+  GRAPHQL_PARSE_FAILED: 'BAD_USER_INPUT',
+  GRAPHQL_VALIDATION_FAILED: 'BAD_USER_INPUT',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  BAD_REQUEST: 'BAD_USER_INPUT',
+  PERSISTED_QUERY_NOT_FOUND: 'BAD_USER_INPUT',
+  PERSISTED_QUERY_NOT_SUPPORTED: 'BAD_USER_INPUT',
+  OPERATION_RESOLUTION_FAILURE: 'BAD_USER_INPUT',
+};
+
+/** Public extension keys an AppError may carry. */
+const PUBLIC_EXTENSIONS = ['field', 'rules', 'retryAfter', 'attemptsLeft'];
+
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+
+  if (original instanceof AppError) {
+    return { ...base, message: original.message, extensions: { ...pick(original.extensions), code: original.code } };
+  }
+  // Errors already shaped as ours (the shield's denials, format checks in scalars).
+  const code = formatted.extensions?.code;
+  const isOurs = original instanceof GraphQLError || !original;
+  if (isOurs && typeof code === 'string') {
+    if (isErrorCode(code) && code !== 'INTERNAL') {
+      const extensions: Record<string, unknown> = { ...pick(formatted.extensions ?? {}), code };
+      if (code === 'BAD_USER_INPUT' && !extensions.field) {
+        const field = variableField(formatted.message);
+        if (field) extensions.field = field;
+      }
+      return { ...base, message: cleanMessage(formatted.message), extensions };
+    }
+    const mapped = APOLLO_CODES[code];
+    if (mapped) {
+      const field = variableField(formatted.message);
+      return { ...base, message: cleanMessage(formatted.message), extensions: field ? { code: mapped, field } : { code: mapped } };
+    }
+  }
+  // A scalar's parseValue/parseLiteral failures arrive as GraphQLErrors without a code.
+  if (original instanceof GraphQLError && !formatted.path && !code) {
+    return { ...base, message: cleanMessage(formatted.message), extensions: { code: 'BAD_USER_INPUT' } };
+  }
+  return { message: ERROR_CODES.INTERNAL, locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL' } };
+}
+
+function pick(extensions: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of PUBLIC_EXTENSIONS) if (extensions[key] !== undefined) out[key] = extensions[key];
+  return out;
+}
+
+/** `Variable "$input" got invalid value … at "input.email"` → `email`; `Variable "$first"` → `first`. */
+function variableField(message: string): string | undefined {
+  const at = /at "([^"]+)"/.exec(message);
+  if (at) return at[1].split('.').slice(1).join('.') || at[1];
+  return /Variable "\$(\w+)"/.exec(message)?.[1];
+}
+
+/** GraphQL's own messages can echo long client input; keep them readable and bounded. */
+function cleanMessage(message: string): string {
+  return message.length > 300 ? `${message.slice(0, 297)}...` : message;
+}
+
+/** Whether an error reaching the client would be masked as INTERNAL (and so must be logged). */
+export function isUnexpected(error: GraphQLError): boolean {
+  return formatError({ message: error.message, extensions: error.extensions }, error).extensions?.code === 'INTERNAL';
+}

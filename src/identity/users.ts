@@ -1,0 +1,211 @@
+import { UniqueConstraintViolationException, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import type { AppSettings } from '../config/app-settings';
+import { App, User } from '../db/entities';
+import { AppError, badInput } from '../errors';
+import type { Clock } from './clock';
+import { applyProfile, type ProfileData } from './profile';
+import { referrerCode } from './referrer-code';
+import { isUuid } from './apps';
+import { newId } from './secrets';
+import { normalizeEmail, normalizePhone } from './validation';
+
+export interface Tenant {
+  app: App;
+  settings: AppSettings;
+}
+
+export interface IdentityData extends ProfileData {
+  email?: string | null;
+  phoneNumber?: string | null;
+  countryCode?: string | null;
+}
+
+export interface UserLookup {
+  id?: string | null;
+  externalId?: string | null;
+  email?: string | null;
+  phoneNumber?: string | null;
+  countryCode?: string | null;
+}
+
+export interface UserFilterData {
+  email?: string | null;
+  phoneNumber?: string | null;
+  countryCode?: string | null;
+  externalId?: string | null;
+  dob?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+}
+
+export interface UserPage {
+  users: User[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+/** Customer records of one app: lookups, back-office create/update, and the one insert path. */
+export class UserService {
+  constructor(private readonly clock: Clock) {}
+
+  async emailExists(em: EntityManager, tenant: Tenant, email: string, field = 'email'): Promise<User | null> {
+    const { key } = normalizeEmail(email, field);
+    return em.findOne(User, { app: tenant.app.id, emailKey: key });
+  }
+
+  async findByPhone(em: EntityManager, tenant: Tenant, phoneNumber: string, countryCode?: string | null, field = 'phoneNumber'): Promise<User | null> {
+    const e164 = normalizePhone(phoneNumber, countryCode, field);
+    return em.findOne(User, { app: tenant.app.id, phoneNumber: e164 }, { orderBy: { id: 'asc' } });
+  }
+
+  /** `user(...)`: exactly one key; null when there is no such user in this app. */
+  async findOne(em: EntityManager, tenant: Tenant, lookup: UserLookup): Promise<User | null> {
+    const given = (['id', 'externalId', 'email', 'phoneNumber'] as const).filter((k) => lookup[k] !== undefined && lookup[k] !== null);
+    if (given.length !== 1) {
+      throw badInput(given[1] ?? 'id', 'give exactly one of id, externalId, email or phoneNumber');
+    }
+    const where: FilterQuery<User> = { app: tenant.app.id };
+    if (lookup.id != null) {
+      if (!isUuid(lookup.id)) return null;
+      where.id = lookup.id;
+    } else if (lookup.externalId != null) {
+      if (lookup.externalId.length > 255) throw badInput('externalId', 'externalId must be at most 255 characters');
+      where.externalId = lookup.externalId.trim();
+    } else if (lookup.email != null) {
+      where.emailKey = normalizeEmail(lookup.email, 'email').key;
+    } else {
+      return this.findByPhone(em, tenant, lookup.phoneNumber!, lookup.countryCode);
+    }
+    return em.findOne(User, where);
+  }
+
+  async requireById(em: EntityManager, tenant: Tenant, id: string, field = 'id'): Promise<User> {
+    const user = isUuid(id) ? await em.findOne(User, { id, app: tenant.app.id }) : null;
+    if (!user) throw new AppError('USER_NOT_FOUND', `No user with this ${field} in this app`, { field });
+    return user;
+  }
+
+  /** `users(filter, first, after)`: cursor paging over time-ordered ids. */
+  async list(em: EntityManager, tenant: Tenant, filter: UserFilterData, first: number, after?: string | null): Promise<UserPage> {
+    if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput('first', 'first must be between 1 and 100');
+    const where: Record<string, unknown> = { app: tenant.app.id };
+    if (filter.email != null) where.emailKey = normalizeEmail(filter.email, 'email').key;
+    if (filter.phoneNumber != null) where.phoneNumber = normalizePhone(filter.phoneNumber, filter.countryCode, 'phoneNumber', 'countryCode');
+    if (filter.externalId != null) where.externalId = filter.externalId.trim().slice(0, 255);
+    if (filter.dob != null) {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(filter.dob)) throw badInput('dob', 'dob must be a date as YYYY-MM-DD');
+      where.dob = filter.dob;
+    }
+    if (filter.firstName != null || filter.lastName != null) {
+      if (filter.firstName == null || filter.lastName == null) {
+        throw badInput(filter.firstName == null ? 'firstName' : 'lastName', 'filter by name needs both firstName and lastName');
+      }
+      where.nameKey = `${filter.firstName.trim().toLowerCase()} ${filter.lastName.trim().toLowerCase()}`;
+    }
+    const totalCount = await em.count(User, where as FilterQuery<User>);
+    const page = { ...where } as Record<string, unknown>;
+    if (after) page.id = { $gt: decodeCursor(after) };
+    const users = await em.find(User, page as FilterQuery<User>, { orderBy: { id: 'asc' }, limit: first + 1 });
+    return { users: users.slice(0, first), hasNextPage: users.length > first, totalCount };
+  }
+
+  /** A new user with identity and profile validated; not yet persisted. */
+  build(em: EntityManager, tenant: Tenant, data: IdentityData): User {
+    const now = this.clock.now();
+    const user = new User();
+    user.id = newId();
+    user.app = em.getReference(App, tenant.app.id);
+    user.createdAt = now;
+    user.updatedAt = now;
+    user.registeredAt = now;
+    if (data.email != null) {
+      const { email, key } = normalizeEmail(data.email, 'email');
+      user.email = email;
+      user.emailKey = key;
+    }
+    if (data.phoneNumber != null) {
+      user.phoneNumber = normalizePhone(data.phoneNumber, data.countryCode, 'phoneNumber', 'countryCode');
+    }
+    applyProfile(user, data, tenant.settings, now);
+    if (user.phoneNumber && !user.phoneNumbers.some((p) => p.phoneNumber === user.phoneNumber)) {
+      const hasPrimary = user.phoneNumbers.some((p) => p.preferenceFlags.includes('primary'));
+      user.phoneNumbers.unshift({ phoneNumber: user.phoneNumber, phoneType: 'mobile', preferenceFlags: hasPrimary ? [] : ['primary'], verifiedOwnership: false });
+    }
+    user.referrerCode = referrerCode(user.firstName, user.lastName);
+    return user;
+  }
+
+  /**
+   * Inserts a user and lets the database's unique indexes decide duplicates, so concurrent
+   * sign-ups with one email give one account and EMAIL_TAKEN, never two rows or INTERNAL.
+   * A referrer-code collision (random suffix) is retried with a new code.
+   */
+  async insert(em: EntityManager, user: User): Promise<User> {
+    em.persist(user);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await em.flush();
+        return user;
+      } catch (error) {
+        const mapped = mapUniqueViolation(error);
+        if (mapped === 'referrer_code' && attempt < 3) {
+          user.referrerCode = referrerCode(user.firstName, user.lastName);
+          continue;
+        }
+        em.clear();
+        if (mapped === 'referrer_code') throw new Error('could not find a free referrer code');
+        if (mapped) throw uniqueError(mapped);
+        throw error;
+      }
+    }
+  }
+
+  /** `createUser` (secret key): a back-office contact, possibly without any credential yet. */
+  async create(em: EntityManager, tenant: Tenant, data: IdentityData): Promise<User> {
+    const user = this.build(em, tenant, data);
+    return this.insert(em, user);
+  }
+
+  /** `updateUser` / `updateProfile`: profile fields only; credentials change through their own flows. */
+  async update(em: EntityManager, tenant: Tenant, user: User, data: ProfileData): Promise<User> {
+    applyProfile(user, data, tenant.settings, this.clock.now());
+    user.updatedAt = this.clock.now();
+    try {
+      await em.flush();
+    } catch (error) {
+      const mapped = mapUniqueViolation(error);
+      em.clear();
+      if (mapped && mapped !== 'referrer_code') throw uniqueError(mapped);
+      throw error;
+    }
+    return user;
+  }
+}
+
+type UniqueColumn = 'email_key' | 'phone_key' | 'external_id' | 'referrer_code';
+
+/** Which per-app unique index a failed insert hit (SQLite names columns, PostgreSQL the constraint). */
+export function mapUniqueViolation(error: unknown): UniqueColumn | null {
+  if (!(error instanceof UniqueConstraintViolationException)) return null;
+  const text = error.message;
+  for (const column of ['email_key', 'phone_key', 'external_id', 'referrer_code'] as const) {
+    if (text.includes(column)) return column;
+  }
+  return null;
+}
+
+function uniqueError(column: Exclude<UniqueColumn, 'referrer_code'>): AppError {
+  if (column === 'email_key') return new AppError('EMAIL_TAKEN', undefined, { field: 'email' });
+  if (column === 'phone_key') return new AppError('PHONE_TAKEN', undefined, { field: 'phoneNumber' });
+  return badInput('externalId', 'another user of this app already has this externalId');
+}
+
+export function encodeCursor(id: string): string {
+  return Buffer.from(id).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const id = cursor.length <= 64 ? Buffer.from(cursor, 'base64url').toString() : '';
+  if (!isUuid(id)) throw badInput('after', 'after is not a cursor this API returned');
+  return id;
+}

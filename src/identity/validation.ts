@@ -1,0 +1,74 @@
+import { isEmail } from 'class-validator';
+import { alpha3ToAlpha2, isValid as isCountryCode } from 'i18n-iso-countries';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { badInput } from '../errors';
+
+/**
+ * Field-level checks shared by every flow. Each throws BAD_USER_INPUT naming the field as the
+ * client wrote it, so a form can put the message next to the right box.
+ */
+
+export interface NormalizedEmail {
+  /** As given, trimmed: what we show and send to. */
+  email: string;
+  /** Lower-cased: what uniqueness and lookups compare. */
+  key: string;
+}
+
+export function normalizeEmail(value: string, field: string): NormalizedEmail {
+  const email = value.normalize('NFC').trim();
+  if (email.length === 0) throw badInput(field, `${field} is required`);
+  if (email.length > 254) throw badInput(field, `${field} must be at most 254 characters`);
+  // ASCII local parts only: a Cyrillic "а" in an address that looks like a customer's would
+  // otherwise open a second, look-alike account.
+  if (!isEmail(email, { allow_utf8_local_part: false, require_tld: true, allow_ip_domain: false })) {
+    throw badInput(field, `${field} is not a valid email address`);
+  }
+  return { email, key: email.toLowerCase() };
+}
+
+/** Maps an ISO 3166 alpha-2 or alpha-3 code (the CRM.COM document sends `CYP`) to alpha-2. */
+export function normalizeCountry(value: string, field: string): string {
+  const code = value.trim().toUpperCase();
+  if (code.length === 2 && isCountryCode(code)) return code;
+  if (code.length === 3) {
+    const alpha2 = alpha3ToAlpha2(code);
+    if (alpha2) return alpha2;
+  }
+  throw badInput(field, `${field} must be an ISO 3166 alpha-2 or alpha-3 country code`);
+}
+
+/**
+ * Returns the E.164 form of a phone number given either in E.164 (`+35799478230`) or as a
+ * national number with a country code (`99478230`, `CYP`). Validity (not just shape) is
+ * checked with libphonenumber's metadata.
+ */
+export function normalizePhone(value: string, countryCode: string | null | undefined, field: string, countryField = 'countryCode'): string {
+  const raw = value.trim();
+  if (raw.length === 0) throw badInput(field, `${field} is required`);
+  if (raw.length > 32) throw badInput(field, `${field} must be at most 32 characters`);
+  const country = countryCode ? (normalizeCountry(countryCode, countryField) as CountryCode) : undefined;
+  if (!raw.startsWith('+') && !country) {
+    throw badInput(field, `${field} must be in E.164 form (+35799123456) or come with a countryCode`);
+  }
+  const parsed = parsePhoneNumberFromString(raw, country);
+  if (!parsed || !parsed.isValid()) throw badInput(field, `${field} is not a valid phone number`);
+  return parsed.number;
+}
+
+export function checkLength(value: string | null | undefined, field: string, max: number, min = 0): void {
+  if (value === null || value === undefined) return;
+  if (value.length < min) throw badInput(field, `${field} must be at least ${min} characters`);
+  if (value.length > max) throw badInput(field, `${field} must be at most ${max} characters`);
+}
+
+/** YYYY-MM-DD, a real calendar date, not in the future. */
+export function checkDate(value: string | null | undefined, field: string, today: Date): void {
+  if (value === null || value === undefined) return;
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const date = match ? new Date(Date.UTC(+match[1], +match[2] - 1, +match[3])) : null;
+  if (!date || date.toISOString().slice(0, 10) !== value || date.getUTCFullYear() < 1800) {
+    throw badInput(field, `${field} must be a date as YYYY-MM-DD`);
+  }
+  if (date.getTime() > today.getTime()) throw badInput(field, `${field} must not be in the future`);
+}

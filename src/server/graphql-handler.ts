@@ -1,0 +1,87 @@
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLSchema } from 'graphql';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { formatError, isUnexpected } from '../graphql/format-error';
+import type { RequestContext } from '../graphql/context';
+import type { Services } from '../services';
+import { authenticate, credentialsSent } from './authenticate';
+import { sendJson, type RequestInfo } from './http-util';
+
+/** Logs what was masked as INTERNAL (with its cause) and puts the request id in the answer. */
+const errorLoggingPlugin: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async didEncounterErrors({ contextValue, errors }) {
+        for (const error of errors) {
+          if (!isUnexpected(error)) continue;
+          contextValue.services.logger.error(
+            { requestId: contextValue.requestId, err: error.originalError ?? error, path: error.path?.join('.') },
+            'unexpected error, answered as INTERNAL',
+          );
+        }
+      },
+      async willSendResponse({ contextValue, response }) {
+        if (response.body.kind !== 'single') return;
+        for (const error of response.body.singleResult.errors ?? []) {
+          if (error.extensions?.code === 'INTERNAL') (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
+        }
+      },
+    };
+  },
+};
+
+export async function createGraphQLHandler(schema: GraphQLSchema, services: Services) {
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    introspection: services.config.introspection,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin],
+    logger: {
+      debug: () => {},
+      info: () => {},
+      warn: (msg) => services.logger.warn({ source: 'apollo' }, String(msg)),
+      error: (msg) => services.logger.error({ source: 'apollo' }, String(msg)),
+    },
+  });
+  await apollo.start();
+
+  async function handle(req: IncomingMessage, res: ServerResponse, info: RequestInfo, body: unknown): Promise<void> {
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: info.search, body },
+      context: async () => {
+        const em = services.orm.em.fork();
+        return {
+          requestId: info.requestId,
+          ip: info.ip,
+          origin: info.origin,
+          userAgent: req.headers['user-agent'] ?? null,
+          caller: await authenticate(req.headers, em, services),
+          sentCredentials: credentialsSent(req.headers),
+          em,
+          services,
+          revealedUserIds: new Set<string>(),
+        };
+      },
+    });
+    res.statusCode = result.status ?? 200;
+    for (const [key, value] of result.headers) res.setHeader(key, value);
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+    } else {
+      for await (const chunk of result.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  }
+
+  return { handle, stop: () => apollo.stop() };
+}
+
+export { sendJson };

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Services } from '../services';
+import { BodyTooLarge, readBody, sendJson, sendRequestError, type RequestInfo } from './http-util';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, info: RequestInfo) => Promise<void> | void;
+export type GraphQLHandler = (req: IncomingMessage, res: ServerResponse, info: RequestInfo, body: unknown) => Promise<void>;
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * The HTTP front: request id, body limit, JSON parsing, a few plain routes, and /graphql.
+ * Plain node:http, no framework: every microsecond here is paid on each request.
+ */
+export function createHttpServer(services: Services, graphql: GraphQLHandler, routes: Record<string, RouteHandler>): Server {
+  const { logger, config } = services;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const info: RequestInfo = {
+      requestId,
+      ip: req.socket.remoteAddress ?? 'unknown',
+      origin: typeof req.headers.origin === 'string' ? req.headers.origin : null,
+      path: q === -1 ? url : url.slice(0, q),
+      search: q === -1 ? '' : url.slice(q),
+    };
+    res.setHeader('x-request-id', requestId);
+    res.on('finish', () => {
+      logger.info(
+        { requestId, method: req.method, path: info.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        'request',
+      );
+    });
+
+    try {
+      if (info.path === '/graphql') {
+        let body: unknown = undefined;
+        if (req.method === 'POST') {
+          const text = await readBody(req, config.bodyLimitBytes);
+          try {
+            body = text.length ? JSON.parse(text) : undefined;
+          } catch {
+            return sendRequestError(res, 400, 'BAD_USER_INPUT', 'The request body is not valid JSON');
+          }
+          if (Array.isArray(body)) {
+            return sendRequestError(res, 400, 'BAD_USER_INPUT', 'Batched requests are not accepted; send one operation per request');
+          }
+        }
+        return await graphql(req, res, info, body);
+      }
+      const route = routes[`${req.method} ${info.path}`];
+      if (route) return await route(req, res, info);
+      sendJson(res, 404, { error: 'not found' });
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return sendRequestError(res, 413, 'BAD_USER_INPUT', `The request body is larger than ${config.bodyLimitBytes} bytes`);
+      }
+      logger.error({ requestId, err: error }, 'request failed');
+      if (!res.headersSent) sendRequestError(res, 500, 'INTERNAL', `Internal error (request id ${requestId})`);
+      else res.end();
+    }
+  }
+
+  const server = createServer((req, res) => void handle(req, res));
+  server.keepAliveTimeout = 65_000;
+  return server;
+}

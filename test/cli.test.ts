@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
+const env = { ...process.env, GATEHOUSE_FROM_SOURCE: '1', DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, LOG_LEVEL: 'warn' };
+const bin = join(__dirname, '..', 'bin', 'gatehouse.js');
+
+async function gatehouse(...args: string[]) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the gatehouse CLI (SPEC §7)', () => {
+  it('migrates, creates an app printing exactly {appId, publishableKey, secretKey}, updates it and manages keys', async () => {
+    expect((await gatehouse('migrate')).code).toBe(0);
+
+    const created = await gatehouse('app', 'create', '--name', 'Shop', '--origin', 'https://shop.example.com', '--json');
+    expect(created.code).toBe(0);
+    const json = JSON.parse(created.stdout);
+    expect(Object.keys(json)).toEqual(['appId', 'publishableKey', 'secretKey']);
+    expect(json.publishableKey).toMatch(/^pk_[A-Za-z0-9_-]{32}$/);
+    expect(json.secretKey).toMatch(/^sk_[A-Za-z0-9_-]{32}$/);
+
+    const updated = await gatehouse('app', 'update', json.appId, '--settings', '{"passwordPolicy":"STRICT","otpLength":8}');
+    expect(updated.code).toBe(0);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ passwordPolicy: 'STRICT', otpLength: 8, allowedOrigins: ['https://shop.example.com'] });
+
+    const key = await gatehouse('key', 'create', json.appId, '--kind', 'secret', '--json');
+    const issued = JSON.parse(key.stdout);
+    expect(issued.key).toMatch(/^sk_/);
+    expect((await gatehouse('key', 'revoke', issued.keyId)).code).toBe(0);
+    expect((await gatehouse('key', 'revoke', issued.keyId)).code).toBe(1);
+  });
+
+  it('refuses invalid settings naming the setting, without a stack trace', async () => {
+    const bad = await gatehouse('app', 'create', '--name', 'Bad', '--settings', '{"otpLength":12}');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('otpLength');
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    const unknown = await gatehouse('app', 'create', '--name', 'Bad', '--settings', '{"otpLenght":6}');
+    expect(unknown.stderr).toContain('unknown setting "otpLenght"');
+    const notJson = await gatehouse('app', 'create', '--name', 'Bad', '--settings', '{');
+    expect(notJson.stderr).toContain('--settings must be valid JSON');
+  });
+});

@@ -1,0 +1,86 @@
+import { gql } from '@apollo/client/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apolloClient, run } from './helpers/client';
+import { startGateway, type TestApp, type TestGateway } from './helpers/gateway';
+
+/**
+ * SPEC §1 "Who may call what", row by row, against every kind of caller. The expectations are
+ * written here from the SPEC, not read from the code's table, so a wrong rule fails the test.
+ * "ok" means the call got past the shield (it may still fail on its own terms, e.g. not found).
+ */
+type Caller = 'none' | 'forged' | 'revoked' | 'publishable' | 'secret';
+type Expect = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+
+const ANY_KEY: Record<Caller, Expect> = { none: 'UNAUTHENTICATED', forged: 'UNAUTHENTICATED', revoked: 'UNAUTHENTICATED', publishable: 'ok', secret: 'ok' };
+const SECRET_ONLY: Record<Caller, Expect> = { ...ANY_KEY, publishable: 'FORBIDDEN' };
+
+const ROWS: { operation: string; document: ReturnType<typeof gql>; variables?: Record<string, unknown>; expect: Record<Caller, Expect> }[] = [
+  { operation: 'checkEmail', document: gql`query { checkEmail(email: "a@example.com") { exists } }`, expect: ANY_KEY },
+  { operation: 'checkPhoneNumber', document: gql`query { checkPhoneNumber(phoneNumber: "+35799478230") { exists } }`, expect: ANY_KEY },
+  { operation: 'user', document: gql`query { user(email: "a@example.com") { id } }`, expect: SECRET_ONLY },
+  { operation: 'users', document: gql`query { users(filter: {}) { totalCount } }`, expect: SECRET_ONLY },
+  { operation: 'createUser', document: gql`mutation($e: String) { createUser(input: { email: $e }) { id } }`, variables: { e: 'perm@example.com' }, expect: SECRET_ONLY },
+  {
+    operation: 'updateUser',
+    document: gql`mutation { updateUser(id: "01a20828-0000-7000-8000-000000000000", input: { firstName: "X" }) { id } }`,
+    expect: SECRET_ONLY,
+  },
+];
+
+let gw: TestGateway;
+let app: TestApp;
+const headers: Record<Caller, Record<string, string>> = {} as never;
+
+beforeAll(async () => {
+  gw = await startGateway();
+  app = await gw.createApp('Permissions');
+  const doomed = await gw.createApp('Doomed');
+  await gw.gateway.services.apps.revokeKey(gw.gateway.orm.em.fork(), doomed.secretKeyId);
+  Object.assign(headers, {
+    none: {},
+    forged: { 'x-api-key': 'sk_' + 'A'.repeat(32) },
+    revoked: { 'x-api-key': doomed.secretKey },
+    publishable: { 'x-api-key': app.publishableKey },
+    secret: { 'x-api-key': app.secretKey },
+  });
+});
+afterAll(() => gw.close());
+
+describe('the shield (SPEC §1)', () => {
+  for (const row of ROWS) {
+    for (const caller of Object.keys(row.expect) as Caller[]) {
+      const expected = row.expect[caller];
+      it(`${row.operation} with ${caller} → ${expected}`, async () => {
+        const result = await run(apolloClient(gw.url, headers[caller]), row.document, row.variables);
+        if (expected === 'ok') {
+          expect(['UNAUTHENTICATED', 'FORBIDDEN']).not.toContain(result.code);
+        } else {
+          expect(result.code).toBe(expected);
+          expect(JSON.stringify(result.errors)).not.toMatch(/stack|\.ts:|node_modules/);
+        }
+      });
+    }
+  }
+
+  it('answers a key that is not a key at all with UNAUTHENTICATED', async () => {
+    for (const key of ['', 'garbage', 'pk_', app.publishableKey + 'x', app.secretKey.replace('sk_', 'pk_')]) {
+      const result = await run(apolloClient(gw.url, { 'x-api-key': key }), ROWS[0].document);
+      expect(result.code, key).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('stops a key the moment it is revoked, while another key of the app keeps working', async () => {
+    const second = await gw.gateway.services.apps.createKey(gw.gateway.orm.em.fork(), app.appId, 'secret');
+    const client = apolloClient(gw.url, { 'x-api-key': second.key });
+    expect((await run(client, ROWS[2].document)).errors).toEqual([]);
+    await gw.gateway.services.apps.revokeKey(gw.gateway.orm.em.fork(), second.id);
+    expect((await run(client, ROWS[2].document)).code).toBe('UNAUTHENTICATED');
+    expect((await run(apolloClient(gw.url, headers.secret), ROWS[2].document)).errors).toEqual([]);
+  });
+
+  it('denies profile fields to a publishable key even through a nested path', async () => {
+    // No operation open to a publishable key returns another person's User; this guards the type itself.
+    const result = await run(apolloClient(gw.url, headers.publishable), gql`query { user(email: "a@example.com") { email } }`);
+    expect(result.code).toBe('FORBIDDEN');
+  });
+});
