@@ -15,6 +15,7 @@ const USAGE = `gatehouse — GraphQL identity gateway
   gatehouse app update APP_ID --settings JSON
   gatehouse key create APP_ID --kind publishable|secret [--json]
   gatehouse key revoke KEY_ID
+  gatehouse signing-key rotate [--alg ES256|RS256]
 
 Configuration comes from the environment (PORT, HOST, DATABASE_URL, ...): see README.md.`;
 
@@ -153,6 +154,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return 0;
       }
       throw new UsageError(`unknown command: key ${sub ?? ''}`);
+    }
+    case 'signing-key': {
+      if (sub !== 'rotate') throw new UsageError(`unknown command: signing-key ${sub ?? ''}`);
+      const { values } = parseArgs({ args: rest, options: { alg: { type: 'string' } } });
+      if (values.alg && values.alg !== 'ES256' && values.alg !== 'RS256') throw new UsageError('--alg must be ES256 or RS256');
+      const key = await withServices(config, (s) => s.signingKeys.rotate((values.alg as 'ES256' | 'RS256') ?? config.signingAlg));
+      out(`New signing key ${key.kid} (${key.alg}); the previous key keeps verifying until its tokens expire.`);
+      return 0;
     }
     case undefined:
     case 'help':

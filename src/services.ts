@@ -1,9 +1,15 @@
 import type { MikroORM } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/core';
 import type { Config } from './config';
-import type { Caller } from './graphql/context';
-import type { Clock } from './identity/clock';
 import type { AppService } from './identity/apps';
+import type { Clock } from './identity/clock';
+import type { CredentialService } from './identity/credentials';
+import type { LoginService } from './identity/login';
+import type { PasswordHasher } from './identity/passwords/hasher';
+import type { RegistrationService } from './identity/registration';
+import type { ServerSecrets } from './identity/server-secrets';
+import type { SessionService } from './identity/sessions';
+import type { JwtService } from './identity/tokens/jwt';
+import type { SigningKeys } from './identity/tokens/signing-keys';
 import type { UserService } from './identity/users';
 import type { Logger } from './logger';
 
@@ -15,6 +21,12 @@ export interface Services {
   orm: MikroORM;
   apps: AppService;
   users: UserService;
-  /** Verifies a bearer access token into a caller (set by the sessions module). */
-  bearer?: (em: EntityManager, token: string) => Promise<Caller>;
+  hasher: PasswordHasher;
+  secrets: ServerSecrets;
+  signingKeys: SigningKeys;
+  jwt: JwtService;
+  sessions: SessionService;
+  login: LoginService;
+  registration: RegistrationService;
+  credentials: CredentialService;
 }

@@ -8,11 +8,12 @@ import { startGateway, type TestApp, type TestGateway } from './helpers/gateway'
  * written here from the SPEC, not read from the code's table, so a wrong rule fails the test.
  * "ok" means the call got past the shield (it may still fail on its own terms, e.g. not found).
  */
-type Caller = 'none' | 'forged' | 'revoked' | 'publishable' | 'secret';
+type Caller = 'none' | 'forged' | 'revoked' | 'publishable' | 'secret' | 'bearer';
 type Expect = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN';
 
-const ANY_KEY: Record<Caller, Expect> = { none: 'UNAUTHENTICATED', forged: 'UNAUTHENTICATED', revoked: 'UNAUTHENTICATED', publishable: 'ok', secret: 'ok' };
+const ANY_KEY: Record<Caller, Expect> = { none: 'UNAUTHENTICATED', forged: 'UNAUTHENTICATED', revoked: 'UNAUTHENTICATED', publishable: 'ok', secret: 'ok', bearer: 'FORBIDDEN' };
 const SECRET_ONLY: Record<Caller, Expect> = { ...ANY_KEY, publishable: 'FORBIDDEN' };
+const BEARER_ONLY: Record<Caller, Expect> = { ...ANY_KEY, publishable: 'FORBIDDEN', secret: 'FORBIDDEN', bearer: 'ok' };
 
 const ROWS: { operation: string; document: ReturnType<typeof gql>; variables?: Record<string, unknown>; expect: Record<Caller, Expect> }[] = [
   { operation: 'checkEmail', document: gql`query { checkEmail(email: "a@example.com") { exists } }`, expect: ANY_KEY },
@@ -25,6 +26,14 @@ const ROWS: { operation: string; document: ReturnType<typeof gql>; variables?: R
     document: gql`mutation { updateUser(id: "01a20828-0000-7000-8000-000000000000", input: { firstName: "X" }) { id } }`,
     expect: SECRET_ONLY,
   },
+  { operation: 'importUsers', document: gql`mutation { importUsers(input: []) { imported } }`, expect: SECRET_ONLY },
+  { operation: 'register', document: gql`mutation { register(input: { email: "not-an-email", password: "x" }) { user { id } } }`, expect: ANY_KEY },
+  { operation: 'login', document: gql`mutation { login(input: { email: "nobody@example.com", password: "x" }) { accessToken } }`, expect: ANY_KEY },
+  { operation: 'refresh', document: gql`mutation { refresh(refreshToken: "rt_x") { accessToken } }`, expect: ANY_KEY },
+  { operation: 'me', document: gql`query { me { id email } }`, expect: BEARER_ONLY },
+  { operation: 'updateProfile', document: gql`mutation { updateProfile(input: { city: "Paris" }) { id } }`, expect: BEARER_ONLY },
+  { operation: 'changePassword', document: gql`mutation { changePassword(currentPassword: "x", newPassword: "y") }`, expect: BEARER_ONLY },
+  { operation: 'logout', document: gql`mutation { logout }`, expect: BEARER_ONLY },
 ];
 
 let gw: TestGateway;
@@ -44,6 +53,14 @@ beforeAll(async () => {
     secret: { 'x-api-key': app.secretKey },
   });
 });
+
+let bearerCount = 0;
+/** A fresh signed-in user per test, so logout in one row cannot affect another. */
+async function bearerHeaders(): Promise<Record<string, string>> {
+  const register = gql`mutation($e: String!) { register(input: { email: $e, password: "permission test pw" }) { auth { accessToken } } }`;
+  const result = await run(apolloClient(gw.url, headers.publishable), register, { e: `bearer${++bearerCount}@example.com` });
+  return { authorization: `Bearer ${result.data!.register.auth.accessToken}` };
+}
 afterAll(() => gw.close());
 
 describe('the shield (SPEC §1)', () => {
@@ -51,7 +68,8 @@ describe('the shield (SPEC §1)', () => {
     for (const caller of Object.keys(row.expect) as Caller[]) {
       const expected = row.expect[caller];
       it(`${row.operation} with ${caller} → ${expected}`, async () => {
-        const result = await run(apolloClient(gw.url, headers[caller]), row.document, row.variables);
+        const callerHeaders = caller === 'bearer' ? await bearerHeaders() : headers[caller];
+        const result = await run(apolloClient(gw.url, callerHeaders), row.document, row.variables);
         if (expected === 'ok') {
           expect(['UNAUTHENTICATED', 'FORBIDDEN']).not.toContain(result.code);
         } else {

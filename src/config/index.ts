@@ -6,6 +6,10 @@ export interface Config {
   host: string;
   port: number;
   publicUrl: string;
+  /** False when publicUrl was derived from HOST/PORT (then it follows the bound port). */
+  publicUrlExplicit: boolean;
+  /** Algorithm of newly generated signing keys. */
+  signingAlg: 'ES256' | 'RS256';
   /** `sqlite:PATH` or `postgres://…` */
   databaseUrl: string;
   redisUrl?: string;
@@ -51,6 +55,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     host,
     port,
     publicUrl: (env.PUBLIC_URL || `http://${host}:${port}`).replace(/\/+$/, ''),
+    publicUrlExplicit: Boolean(env.PUBLIC_URL),
+    signingAlg: env.SIGNING_ALG === 'RS256' ? 'RS256' : 'ES256',
     databaseUrl,
     redisUrl: env.REDIS_URL || undefined,
     smtpUrl: env.SMTP_URL || undefined,
@@ -63,6 +69,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     introspection: boolVar(env, 'INTROSPECTION', true),
     ...overrides,
   };
+  if (env.SIGNING_ALG && env.SIGNING_ALG !== 'ES256' && env.SIGNING_ALG !== 'RS256') {
+    throw new ConfigError('SIGNING_ALG must be ES256 or RS256');
+  }
   if (config.smsWebhookUrl && !config.smsWebhookSecret) {
     throw new ConfigError('SMS_WEBHOOK_SECRET is required when SMS_WEBHOOK_URL is set');
   }

@@ -22,7 +22,14 @@ export async function authenticate(headers: IncomingHttpHeaders, em: EntityManag
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) return { kind: 'invalid', reason: 'malformed Authorization header' };
-    return services.bearer ? services.bearer(em, match[1]) : { kind: 'invalid', reason: 'bearer tokens are not enabled' };
+    const caller = await services.sessions.authenticateBearer(em, match[1]);
+    // A key sent alongside must belong to the token's app: one app's token never acts in another's.
+    const alongside = header(headers, 'x-api-key');
+    if (caller.kind === 'bearer' && alongside !== undefined) {
+      const owner = await services.apps.authenticateKey(em, alongside.trim());
+      if (!owner || owner.app.id !== caller.app.id) return { kind: 'invalid', reason: 'API key and token belong to different apps' };
+    }
+    return caller;
   }
   const apiKey = header(headers, 'x-api-key');
   if (apiKey !== undefined) {

@@ -1,10 +1,14 @@
 import { ApiKeySchema } from './api-key.entity';
 import { AppSchema } from './app.entity';
+import { RefreshTokenSchema, SessionSchema } from './session.entity';
+import { ServerSecretSchema, SigningKeySchema } from './signing-key.entity';
 import { UserSchema } from './user.entity';
 
 export * from './api-key.entity';
 export * from './app.entity';
+export * from './session.entity';
+export * from './signing-key.entity';
 export * from './user.entity';
 
 /** Every mapped entity; the ORM config and the migration generator both read this list. */
-export const ENTITIES = [AppSchema, ApiKeySchema, UserSchema];
+export const ENTITIES = [AppSchema, ApiKeySchema, UserSchema, SessionSchema, RefreshTokenSchema, SigningKeySchema, ServerSecretSchema];

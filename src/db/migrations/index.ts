@@ -1,16 +1,19 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import type { Dialect } from '../orm';
+import { Migration20261123112127_initial as PgInitial } from './postgresql/Migration20261123112127_initial';
+import { Migration20261123113137_sessions as PgSessions } from './postgresql/Migration20261123113137_sessions';
 import { Migration20261123112124_initial as SqliteInitial } from './sqlite/Migration20261123112124_initial';
-import { Migration20261123112127_initial as PostgresInitial } from './postgresql/Migration20261123112127_initial';
+import { Migration20261123113135_sessions as SqliteSessions } from './sqlite/Migration20261123113135_sessions';
 
 /**
  * The checked-in migrations, listed explicitly so the same list works from src (tsx, vitest)
  * and from dist (node) with no glob over file extensions. One set per dialect, both generated
- * by `npm run migration:create -- <dialect> <name>` from the same entities; add new ones here.
+ * by `npm run migration:create -- <dialect> <name>` from the same entities; add new ones here,
+ * in order.
  */
-const SQLITE: MigrationObject[] = [{ name: 'Migration20261123112124_initial', class: SqliteInitial }];
-const POSTGRESQL: MigrationObject[] = [{ name: 'Migration20261123112127_initial', class: PostgresInitial }];
+const SQLITE = [SqliteInitial, SqliteSessions];
+const POSTGRESQL = [PgInitial, PgSessions];
 
 export function migrationsFor(dialect: Dialect): MigrationObject[] {
-  return dialect === 'sqlite' ? SQLITE : POSTGRESQL;
+  return (dialect === 'sqlite' ? SQLITE : POSTGRESQL).map((migration) => ({ name: migration.name, class: migration }));
 }

@@ -1,0 +1,31 @@
+import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import { tenantOf, type RequestContext } from '../context';
+import { LoginInput } from '../inputs/auth.input';
+import { AuthPayload } from '../types/auth.type';
+import { bearerOf, signInMeta } from './helpers';
+
+@Resolver()
+export class SessionResolver {
+  @Mutation(() => AuthPayload, { description: 'Email or phone + password. Wrong email or password: INVALID_CREDENTIALS.' })
+  async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
+    const tenant = tenantOf(ctx);
+    const result = await ctx.services.login.login(ctx.em, tenant, input, { ...signInMeta(ctx), scope: input.scope });
+    ctx.revealedUserIds.add(result.user.id);
+    return AuthPayload.from(result, tenant.settings);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Rotates the refresh token. A rotated token presented again revokes the session.' })
+  async refresh(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
+    const tenant = tenantOf(ctx);
+    const result = await ctx.services.sessions.refresh(ctx.em, tenant, refreshToken);
+    ctx.revealedUserIds.add(result.user.id);
+    return AuthPayload.from(result, tenant.settings);
+  }
+
+  @Mutation(() => Boolean, { description: 'Ends this session, or all of the user’s sessions. Bearer.' })
+  async logout(@Arg('allSessions', () => Boolean, { defaultValue: false }) allSessions: boolean, @Ctx() ctx: RequestContext): Promise<boolean> {
+    const bearer = bearerOf(ctx);
+    await ctx.services.sessions.logout(ctx.em, bearer.userId, bearer.sessionId, allSessions);
+    return true;
+  }
+}

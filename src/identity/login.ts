@@ -1,0 +1,78 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { User } from '../db/entities';
+import { AppError, badInput } from '../errors';
+import type { PasswordHasher } from './passwords/hasher';
+import type { AttemptLimiter } from './rate-limit';
+import type { AuthResult, SessionService, SignInMeta } from './sessions';
+import type { Tenant } from './users';
+import { normalizeEmail, normalizePhone } from './validation';
+
+export interface LoginInputData {
+  email?: string | null;
+  phoneNumber?: string | null;
+  countryCode?: string | null;
+  password: string;
+  scope?: string | null;
+}
+
+export interface LoginLimiters {
+  account: AttemptLimiter;
+  ip: AttemptLimiter;
+}
+
+/**
+ * `login` (SPEC §4.4). Read top to bottom:
+ * 1. find who is meant (email or phone), 2. count the attempt against the account and the
+ * client IP *before* checking (so concurrent guesses cannot exceed the limit), 3. verify the
+ * password — against a dummy hash when there is no such account, so an unknown email costs
+ * the same time and answers the same INVALID_CREDENTIALS, 4. give the attempt back on success,
+ * 5. upgrade a weaker or imported hash, 6. start a session.
+ */
+export class LoginService {
+  constructor(
+    private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionService,
+    private readonly limiters: LoginLimiters,
+  ) {}
+
+  async login(em: EntityManager, tenant: Tenant, input: LoginInputData, meta: SignInMeta & { ip: string }): Promise<AuthResult> {
+    const { where, accountKey } = identify(tenant, input);
+    if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('password', 'password is required');
+    if (input.password.length > 1024) throw new AppError('INVALID_CREDENTIALS');
+
+    const accountLimitKey = `${tenant.app.id}:${accountKey}`;
+    const ipLimitKey = `${tenant.app.id}:${meta.ip}`;
+    await this.limiters.ip.take(ipLimitKey);
+    try {
+      await this.limiters.account.take(accountLimitKey);
+    } catch (error) {
+      await this.limiters.ip.giveBack(ipLimitKey);
+      throw error;
+    }
+
+    const user = await em.findOne(User, where, { orderBy: { id: 'asc' } });
+    const ok = user?.passwordHash
+      ? await this.hasher.verify(user.passwordHash, input.password)
+      : await this.hasher.verifyAgainstDummy(input.password);
+    if (!ok || !user) throw new AppError('INVALID_CREDENTIALS');
+
+    await Promise.all([this.limiters.account.giveBack(accountLimitKey), this.limiters.ip.giveBack(ipLimitKey)]);
+    if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
+    if (this.hasher.needsRehash(user.passwordHash!)) {
+      user.passwordHash = await this.hasher.hash(input.password);
+    }
+    return this.sessions.signIn(em, tenant, user, meta);
+  }
+}
+
+function identify(tenant: Tenant, input: LoginInputData): { where: Record<string, unknown>; accountKey: string } {
+  const hasEmail = input.email !== undefined && input.email !== null;
+  const hasPhone = input.phoneNumber !== undefined && input.phoneNumber !== null;
+  if (hasEmail === hasPhone) throw badInput(hasEmail ? 'phoneNumber' : 'email', 'give either email or phoneNumber');
+  if (hasEmail) {
+    const { key } = normalizeEmail(input.email!, 'email');
+    return { where: { app: tenant.app.id, emailKey: key }, accountKey: key };
+  }
+  const phone = normalizePhone(input.phoneNumber!, input.countryCode, 'phoneNumber');
+  return { where: { app: tenant.app.id, phoneNumber: phone }, accountKey: phone };
+}
