@@ -3,13 +3,19 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { migrate, openOrm } from './db/orm';
+import { assertDeliveryConfigured, createCourier } from './delivery';
 import { buildServedSchema } from './graphql/schema';
 import { AppService } from './identity/apps';
 import { systemClock, type Clock } from './identity/clock';
+import { AutologinService } from './identity/autologin';
 import { CredentialService } from './identity/credentials';
+import { LegalService } from './identity/legal';
+import { PasswordResetService, type ResetMailer } from './identity/password-reset';
+import { SingleUseTokens } from './identity/single-use-tokens';
 import { LoginService } from './identity/login';
+import { ChallengeStore, OtpCodeRegistration, OtpService } from './identity/otp';
 import { PasswordHasher } from './identity/passwords/hasher';
-import { createLimiter, memoryLimiterFactory } from './identity/rate-limit';
+import { closeRedis, connectRedis, createLimiter, memoryLimiterFactory, redisLimiterFactory } from './identity/rate-limit';
 import { RegistrationService } from './identity/registration';
 import { ServerSecrets } from './identity/server-secrets';
 import { SessionService } from './identity/sessions';
@@ -20,6 +26,8 @@ import { createLogger, type Logger } from './logger';
 import { createGraphQLHandler } from './server/graphql-handler';
 import { createHttpServer } from './server/http';
 import { sendJson } from './server/http-util';
+import { createMetrics, metricsRoute } from './server/metrics';
+import { playgroundRoutes, withPlayground } from './server/playground';
 import type { Services } from './services';
 
 export interface GatewayOptions {
@@ -48,16 +56,31 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   const signingKeys = new SigningKeys(orm, clock, config.signingAlg);
   const jwt = new JwtService(signingKeys, clock, () => config.publicUrl);
   const sessions = new SessionService(clock, jwt, secrets, apps);
+  const singleUse = new SingleUseTokens(clock);
+  // Every limiter is built with this one factory: in-process counters, or Redis shared by all
+  // instances when REDIS_URL is set (SPEC §8).
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const limiterFactory = redis ? redisLimiterFactory(redis, config.redisKeyPrefix) : memoryLimiterFactory;
   // SPEC §3: 5 failures per account, 50 per client IP, in 15 minutes.
   const login = new LoginService(hasher, sessions, {
-    account: createLimiter(memoryLimiterFactory, { name: 'login-account', points: 5, durationSeconds: 900 }),
-    ip: createLimiter(memoryLimiterFactory, { name: 'login-ip', points: 50, durationSeconds: 900 }),
+    account: createLimiter(limiterFactory, { name: 'login-account', points: 5, durationSeconds: 900 }),
+    ip: createLimiter(limiterFactory, { name: 'login-ip', points: 50, durationSeconds: 900 }),
   });
+  // One-time codes (SPEC §3, §4.3) and their delivery (SPEC §6); hourly send counts on the limiter factory.
+  const courier = createCourier(config, { apps, clock, logger });
+  const challenges = new ChallengeStore(clock, secrets, courier, limiterFactory);
+  const otp = new OtpService(users, sessions, challenges);
+  const sendResetMail: ResetMailer = async (em, tenant, user, link, expiresInSeconds) => {
+    await courier.send(em, { appId: tenant.app.id, channel: 'EMAIL', to: user.email!, template: 'password-reset', vars: { link, expiresInSeconds }, settings: tenant.settings });
+  };
+  const registration = new RegistrationService(users, hasher, sessions);
+  registration.codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
   return {
     config,
     clock,
     logger,
     orm,
+    redis,
     apps,
     users,
     hasher,
@@ -66,31 +89,46 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     jwt,
     sessions,
     login,
-    registration: new RegistrationService(users, hasher, sessions),
+    registration,
+    courier,
+    otp,
     credentials: new CredentialService(users, hasher, sessions),
+    passwordReset: new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail),
+    autologin: new AutologinService(apps, users, singleUse, sessions),
+    legal: new LegalService(users, clock),
   };
 }
 
 /** The one composition root: main, the CLI's `serve` and every test build the gateway here. */
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  assertDeliveryConfigured(config);
   const orm = await openOrm(config);
   await migrate(orm);
   const services = createServices(config, orm, options);
-  await services.signingKeys.init();
+  services.metrics = createMetrics(); // per gateway: tests run several in one process
+  await Promise.all([services.signingKeys.init(), services.hasher.prepare()]);
   const graphql = await createGraphQLHandler(buildServedSchema(), services);
 
-  const http = createHttpServer(services, graphql.handle, {
+  const http = createHttpServer(services, withPlayground(graphql.handle), {
     'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    'GET /metrics': metricsRoute(services),
+    ...playgroundRoutes(),
     'GET /.well-known/jwks.json': async (_req, res) =>
       sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300' }),
     'GET /.well-known/openid-configuration': (_req, res) => sendJson(res, 200, openidConfiguration(config.publicUrl)),
     'GET /readyz': async (_req, res) => {
       try {
         await orm.em.fork().getConnection().execute('select 1');
-        sendJson(res, 200, { status: 'ready' });
       } catch {
-        sendJson(res, 503, { status: 'database unavailable' });
+        return sendJson(res, 503, { status: 'database unavailable' });
       }
+      // With REDIS_URL, logins count in Redis: an instance that cannot reach it is not ready.
+      try {
+        await services.redis?.ping();
+      } catch {
+        return sendJson(res, 503, { status: 'redis unavailable' });
+      }
+      sendJson(res, 200, { status: 'ready' });
     },
   });
 
@@ -116,6 +154,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       });
       await graphql.stop();
       await orm.close(true);
+      if (services.redis) await closeRedis(services.redis);
     },
   };
 }

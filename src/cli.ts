@@ -4,6 +4,7 @@ import { createGateway, createServices } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { migrate, openOrm } from './db/orm';
 import { AppError } from './errors';
+import { formatOutbox, listOutbox } from './delivery';
 import type { ApiKeyKind } from './db/entities';
 import type { Services } from './services';
 
@@ -16,6 +17,7 @@ const USAGE = `gatehouse — GraphQL identity gateway
   gatehouse key create APP_ID --kind publishable|secret [--json]
   gatehouse key revoke KEY_ID
   gatehouse signing-key rotate [--alg ES256|RS256]
+  gatehouse outbox [--app APP_ID] [--to ADDRESS] [--json]   read the development outbox (codes and links)
 
 Configuration comes from the environment (PORT, HOST, DATABASE_URL, ...): see README.md.`;
 
@@ -161,6 +163,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       if (values.alg && values.alg !== 'ES256' && values.alg !== 'RS256') throw new UsageError('--alg must be ES256 or RS256');
       const key = await withServices(config, (s) => s.signingKeys.rotate((values.alg as 'ES256' | 'RS256') ?? config.signingAlg));
       out(`New signing key ${key.kid} (${key.alg}); the previous key keeps verifying until its tokens expire.`);
+      return 0;
+    }
+    case 'outbox': {
+      const { values } = parseArgs({ args: argv.slice(1), options: { app: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } } });
+      const entries = await withServices(config, (s) => listOutbox(s.orm.em.fork(), { appId: values.app, to: values.to }));
+      out(values.json ? JSON.stringify(entries) : formatOutbox(entries));
       return 0;
     }
     case undefined:

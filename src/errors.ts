@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   NO_TOKEN_ALLOWED: 'Client-side calls must not carry a key or token',
   METHOD_DISABLED: 'This sign-up or sign-in method is turned off for this app',
   QUERY_TOO_COMPLEX: 'The query is too deep, too costly or has too many aliases',
+  /** Extra code (not in SPEC §5): a code or link could not be delivered; nothing was half-made. */
+  DELIVERY_FAILED: 'The message could not be delivered; try again later',
   INTERNAL: 'Internal error',
 } as const;
 

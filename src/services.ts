@@ -1,9 +1,15 @@
 import type { MikroORM } from '@mikro-orm/core';
+import type { Redis } from 'ioredis';
 import type { Config } from './config';
+import type { Courier } from './delivery';
 import type { AppService } from './identity/apps';
+import type { AutologinService } from './identity/autologin';
+import type { LegalService } from './identity/legal';
+import type { PasswordResetService } from './identity/password-reset';
 import type { Clock } from './identity/clock';
 import type { CredentialService } from './identity/credentials';
 import type { LoginService } from './identity/login';
+import type { OtpService } from './identity/otp';
 import type { PasswordHasher } from './identity/passwords/hasher';
 import type { RegistrationService } from './identity/registration';
 import type { ServerSecrets } from './identity/server-secrets';
@@ -12,6 +18,7 @@ import type { JwtService } from './identity/tokens/jwt';
 import type { SigningKeys } from './identity/tokens/signing-keys';
 import type { UserService } from './identity/users';
 import type { Logger } from './logger';
+import type { Metrics } from './server/metrics';
 
 /** The domain services one gateway process holds; built once in app.ts. */
 export interface Services {
@@ -19,6 +26,8 @@ export interface Services {
   clock: Clock;
   logger: Logger;
   orm: MikroORM;
+  /** The Redis connection of the shared counters when REDIS_URL is set (closed with the gateway). */
+  redis?: Redis;
   apps: AppService;
   users: UserService;
   hasher: PasswordHasher;
@@ -28,5 +37,13 @@ export interface Services {
   sessions: SessionService;
   login: LoginService;
   registration: RegistrationService;
+  /** Delivery of codes and links: SMTP, SMS webhook, development outbox (SPEC §6). */
+  courier: Courier;
+  otp: OtpService;
   credentials: CredentialService;
+  passwordReset: PasswordResetService;
+  autologin: AutologinService;
+  legal: LegalService;
+  /** Prometheus counters (server/metrics.ts); optional so code without a gateway (the CLI) need not build one. */
+  metrics?: Metrics;
 }

@@ -23,7 +23,8 @@ async function gatehouse(...args: string[]) {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the gatehouse CLI (SPEC §7)', () => {
-  it('migrates, creates an app printing exactly {appId, publishableKey, secretKey}, updates it and manages keys', async () => {
+  // Each step spawns the real CLI (tsx compiles on start): generous timeouts for a busy CI machine.
+  it('migrates, creates an app printing exactly {appId, publishableKey, secretKey}, updates it and manages keys', { timeout: 120_000 }, async () => {
     expect((await gatehouse('migrate')).code).toBe(0);
 
     const created = await gatehouse('app', 'create', '--name', 'Shop', '--origin', 'https://shop.example.com', '--json');
@@ -42,9 +43,13 @@ describe('the gatehouse CLI (SPEC §7)', () => {
     expect(issued.key).toMatch(/^sk_/);
     expect((await gatehouse('key', 'revoke', issued.keyId)).code).toBe(0);
     expect((await gatehouse('key', 'revoke', issued.keyId)).code).toBe(1);
+
+    const rotated = await gatehouse('signing-key', 'rotate', '--alg', 'RS256');
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(/New signing key \S+ \(RS256\)/);
   });
 
-  it('refuses invalid settings naming the setting, without a stack trace', async () => {
+  it('refuses invalid settings naming the setting, without a stack trace', { timeout: 60_000 }, async () => {
     const bad = await gatehouse('app', 'create', '--name', 'Bad', '--settings', '{"otpLength":12}');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('otpLength');

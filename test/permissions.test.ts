@@ -34,6 +34,20 @@ const ROWS: { operation: string; document: ReturnType<typeof gql>; variables?: R
   { operation: 'updateProfile', document: gql`mutation { updateProfile(input: { city: "Paris" }) { id } }`, expect: BEARER_ONLY },
   { operation: 'changePassword', document: gql`mutation { changePassword(currentPassword: "x", newPassword: "y") }`, expect: BEARER_ONLY },
   { operation: 'logout', document: gql`mutation { logout }`, expect: BEARER_ONLY },
+  { operation: 'requestPasswordReset', document: gql`mutation { requestPasswordReset(input: { email: "nobody@example.com" }) { sent } }`, expect: ANY_KEY },
+  { operation: 'resetPassword', document: gql`mutation { resetPassword(input: { token: "prt_x", password: "long enough pw" }) }`, expect: ANY_KEY },
+  { operation: 'exchangeLoginTicket', document: gql`mutation { exchangeLoginTicket(lt: "lt_x") { accessToken } }`, expect: ANY_KEY },
+  {
+    operation: 'autologin',
+    document: gql`mutation { autologin(input: { externalId: "perm", firstName: "P", lastName: "Q" }) { lt } }`,
+    // no credentials passes the shield; the resolver then checks the origin (see account.test.ts)
+    expect: { ...SECRET_ONLY, none: 'ok' },
+  },
+  {
+    operation: 'acceptLegalAgreement',
+    document: gql`mutation { acceptLegalAgreement(input: { deviceUuid: "d", documents: ["terms"] }) { id } }`,
+    expect: BEARER_ONLY,
+  },
 ];
 
 let gw: TestGateway;

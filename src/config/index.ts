@@ -13,6 +13,8 @@ export interface Config {
   /** `sqlite:PATH` or `postgres://…` */
   databaseUrl: string;
   redisUrl?: string;
+  /** Prefix of every Redis key of this deployment (several deployments may share one Redis). */
+  redisKeyPrefix: string;
   smtpUrl?: string;
   emailFrom: string;
   smsWebhookUrl?: string;
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     signingAlg: env.SIGNING_ALG === 'RS256' ? 'RS256' : 'ES256',
     databaseUrl,
     redisUrl: env.REDIS_URL || undefined,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX || 'gatehouse:',
     smtpUrl: env.SMTP_URL || undefined,
     emailFrom: env.EMAIL_FROM || 'Gatehouse <no-reply@gatehouse.local>',
     smsWebhookUrl: env.SMS_WEBHOOK_URL || undefined,

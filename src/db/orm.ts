@@ -56,18 +56,70 @@ export async function ormOptions(config: Pick<Config, 'databaseUrl'>): Promise<O
     } as Options;
   }
   const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
-  const url = new URL(config.databaseUrl);
-  const schema = url.searchParams.get('schema') ?? undefined;
+  const { clientUrl, schema } = parsePostgresUrl(config.databaseUrl);
+  // Every pooled connection resolves unqualified names (the checked-in migrations' DDL, raw
+  // SQL) in our schema only, so nothing of ours lands in `public` or another schema.
+  const searchPath = `set search_path to ${quoteIdent(schema)}`;
+  return {
+    ...common,
+    driver: PostgreSqlDriver,
+    clientUrl,
+    schema,
+    pool: {
+      min: 0,
+      max: 10,
+      idleTimeoutMillis: 30_000,
+      afterCreate: (conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) =>
+        conn.query(searchPath, (err) => done(err, conn)),
+    },
+  } as Options;
+}
+
+/**
+ * `postgres://user:pass@host:port/db?schema=NAME`: the connection URL without our `schema`
+ * parameter, and the schema (default `public`). The schema name is checked, not escaped
+ * away: it becomes an identifier in DDL.
+ */
+export function parsePostgresUrl(databaseUrl: string): { clientUrl: string; schema: string } {
+  const url = new URL(databaseUrl);
+  const schema = url.searchParams.get('schema') || 'public';
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`DATABASE_URL: schema must be letters, digits and _ (at most 63), got "${schema}"`);
+  }
   url.searchParams.delete('schema');
-  return { ...common, driver: PostgreSqlDriver, clientUrl: url.toString(), schema, pool: { min: 1, max: 10 } } as Options;
+  return { clientUrl: url.toString(), schema };
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }
 
 export async function openOrm(config: Pick<Config, 'databaseUrl'>): Promise<MikroORM> {
   return MikroORM.init(await ormOptions(config));
 }
 
-/** Applies every pending checked-in migration; returns the names applied. */
+/**
+ * Applies every pending checked-in migration; returns the names applied.
+ *
+ * PostgreSQL: a fresh `?schema=NAME` is created first, and the whole run holds a transaction
+ * advisory lock on the schema's name, so instances starting at once (a rolling deploy) apply
+ * the migrations exactly once: the others wait, then find nothing pending.
+ */
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  const applied = await orm.getMigrator().up();
-  return applied.map((m) => m.name);
+  const schema = orm.config.get('schema');
+  if (!schema) {
+    const applied = await orm.getMigrator().up();
+    return applied.map((m) => m.name);
+  }
+  const connection = orm.em.getConnection();
+  if (schema !== 'public') {
+    // IF NOT EXISTS can still fail on a concurrent create in PostgreSQL; a second try settles it.
+    const sql = `create schema if not exists ${quoteIdent(schema)}`;
+    await connection.execute(sql).catch(() => connection.execute(sql));
+  }
+  return connection.transactional(async (trx) => {
+    await connection.execute('select pg_advisory_xact_lock(hashtext(?))', [`gatehouse-migrate:${schema}`], 'all', trx);
+    const applied = await orm.getMigrator().up({ transaction: trx });
+    return applied.map((m) => m.name);
+  });
 }

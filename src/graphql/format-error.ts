@@ -63,6 +63,8 @@ function pick(extensions: Record<string, unknown>): Record<string, unknown> {
 function variableField(message: string): string | undefined {
   const at = /at "([^"]+)"/.exec(message);
   if (at) return at[1].split('.').slice(1).join('.') || at[1];
+  const missing = /Field "(\w+)" of required type/.exec(message);
+  if (missing) return missing[1];
   return /Variable "\$(\w+)"/.exec(message)?.[1];
 }
 

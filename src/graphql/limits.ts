@@ -1,3 +1,4 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import {
   GraphQLError,
   Kind,
@@ -18,22 +19,28 @@ import {
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
-  type ValueNode,
+  type ArgumentNode,
+  type FieldNode,
 } from 'graphql';
 import { AppError } from '../errors';
 
 /**
  * Query limits (SPEC §7) as GraphQL validation rules, so a costly document is refused before
  * any resolver runs, and once per distinct document (Apollo caches validated documents).
- * Every refusal answers `QUERY_TOO_COMPLEX`.
+ * Every refusal answers `QUERY_TOO_COMPLEX`. At the end, two input-hygiene guards that
+ * answer BAD_USER_INPUT (unsupported operation types, NUL characters).
  */
 export const LIMITS = {
   /** Nesting of fields, counting fragments where they are spread. */
   maxDepth: 12,
   /** Aliased fields per operation, counting fragments each time they are spread. */
   maxAliases: 30,
-  /** Fields an operation may make the server resolve, lists multiplied out (see cost below). */
+  /** Fields an operation may make the server resolve, lists multiplied out (see Walk). */
   maxCost: 20_000,
+  /** Introspection fields (`__schema`, `__type`) per operation. */
+  maxIntrospectionFields: 1,
+  /** Lists nested inside introspection: the standard query needs 3 (types > fields > args). */
+  maxIntrospectionListNesting: 3,
 };
 
 /** What a list field is assumed to return when nothing (no `first`) says how long it is. */
@@ -41,66 +48,68 @@ const DEFAULT_LIST_SIZE = 10;
 /** The largest page a `first` argument may ask for (SPEC §4.1: 1–100). */
 const MAX_PAGE = 100;
 
-/**
- * The walk of one operation. Cost: every field costs 1 times the product of the sizes of the
- * lists it sits in. A list's size is the `first` argument of the field that carries it (a
- * connection's `first` sizes its `edges`), else DEFAULT_LIST_SIZE; a `first` given by a
- * variable is taken at its worst, MAX_PAGE, since validation runs before variables are known.
- *
- * `ofType` does not add depth: it walks a type's List/NonNull wrappers, a chain bounded by
- * the schema, and the standard introspection query nests it 9 times. Deep introspection that
- * does cost something (`fields { type { fields … } }`) goes through lists and so through cost.
- */
-interface Measure {
+export interface Measure {
   depth: number;
   aliases: number;
   cost: number;
+  introspectionFields: number;
+  introspectionListNesting: number;
 }
 
+/** Where the walk is: how deep, how many times over (lists), and whether inside introspection. */
+interface At {
+  depth: number;
+  /** Product of the sizes of the lists above. */
+  multiplier: number;
+  /** A `first` seen on a field above whose list (a connection's `edges`) is not reached yet. */
+  pendingSize: number | undefined;
+  /** Lists nested so far inside `__schema`/`__type`; undefined outside introspection. */
+  introspectionLists: number | undefined;
+}
+
+/**
+ * The walk of one operation, following fragments where they are spread.
+ *
+ * Cost: every field costs 1 times the product of the sizes of the lists it sits in. A list's
+ * size is the `first` argument of the field that carries it (a connection's `first` sizes its
+ * `edges`), else DEFAULT_LIST_SIZE; a `first` given by a variable counts at its worst,
+ * MAX_PAGE, since validation runs before variables are known.
+ *
+ * Introspection is measured differently: its list sizes are the schema's own (every type,
+ * every field), so a guessed multiplier would either refuse the standard introspection query
+ * (and break the playground) or let a deep one through. Instead, an operation may hold one
+ * introspection field, with lists nested at most as deep as the standard query nests them;
+ * that bounds it by the schema's size. `ofType` (a List/NonNull wrapper chain, null after a
+ * few levels, nested 9 times by the standard query) adds no depth.
+ */
 class Walk {
-  readonly measure: Measure = { depth: 0, aliases: 0, cost: 0 };
+  readonly measure: Measure = { depth: 0, aliases: 0, cost: 0, introspectionFields: 0, introspectionListNesting: 0 };
 
   constructor(
     private readonly context: ValidationContext,
     private readonly schema: GraphQLSchema,
   ) {}
 
-  /** Whether a limit is already broken: the walk stops there (it is also what bounds its time). */
-  private over(): boolean {
+  /** Whether a limit is already broken: the walk stops there (which also bounds its time). */
+  over(): boolean {
     const m = this.measure;
-    return m.cost > LIMITS.maxCost || m.aliases > LIMITS.maxAliases || m.depth > LIMITS.maxDepth;
+    return (
+      m.cost > LIMITS.maxCost ||
+      m.aliases > LIMITS.maxAliases ||
+      m.depth > LIMITS.maxDepth ||
+      m.introspectionFields > LIMITS.maxIntrospectionFields ||
+      m.introspectionListNesting > LIMITS.maxIntrospectionListNesting
+    );
   }
 
-  selections(
-    set: SelectionSetNode,
-    parent: GraphQLCompositeType,
-    depth: number,
-    multiplier: number,
-    pendingSize: number | undefined,
-    fragments: Set<string>,
-  ): void {
+  selections(set: SelectionSetNode, parent: GraphQLCompositeType, at: At, fragments: Set<string>): void {
     for (const selection of set.selections) {
       if (this.over()) return;
       if (selection.kind === Kind.FIELD) {
-        const field = this.fieldDef(parent, selection.name.value);
-        const isOfType = selection.name.value === 'ofType';
-        const fieldDepth = isOfType ? depth : depth + 1;
-        this.measure.depth = Math.max(this.measure.depth, fieldDepth);
-        this.measure.cost += multiplier;
-        if (selection.alias) this.measure.aliases += 1;
-        if (!field || !selection.selectionSet) continue;
-        const first = this.firstArgument(field, selection.arguments ?? []);
-        let size = first ?? pendingSize;
-        let childMultiplier = multiplier;
-        if (isListType(getNullableType(field.type))) {
-          childMultiplier *= size ?? DEFAULT_LIST_SIZE;
-          size = undefined;
-        }
-        const named = getNamedType(field.type);
-        if (isCompositeType(named)) this.selections(selection.selectionSet, named, fieldDepth, childMultiplier, size, fragments);
+        this.field(selection, parent, at, fragments);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? this.schema.getType(selection.typeCondition.name.value) : parent;
-        if (type && isCompositeType(type)) this.selections(selection.selectionSet, type, depth, multiplier, pendingSize, fragments);
+        if (type && isCompositeType(type)) this.selections(selection.selectionSet, type, at, fragments);
       } else {
         const name = selection.name.value;
         // A fragment cycle is reported by graphql's own NoFragmentCyclesRule; just do not loop.
@@ -109,10 +118,40 @@ class Walk {
         const type = fragment && this.schema.getType(fragment.typeCondition.name.value);
         if (!fragment || !type || !isCompositeType(type)) continue;
         fragments.add(name);
-        this.selections(fragment.selectionSet, type, depth, multiplier, pendingSize, fragments);
+        this.selections(fragment.selectionSet, type, at, fragments);
         fragments.delete(name);
       }
     }
+  }
+
+  private field(selection: FieldNode, parent: GraphQLCompositeType, at: At, fragments: Set<string>): void {
+    const m = this.measure;
+    const name = selection.name.value;
+    const field = this.fieldDef(parent, name);
+    if (selection.alias) m.aliases += 1;
+    let introspectionLists = at.introspectionLists;
+    if (name === '__schema' || name === '__type') {
+      m.introspectionFields += 1;
+      introspectionLists = 0;
+    }
+    const depth = name === 'ofType' && parent.name === '__Type' ? at.depth : at.depth + 1;
+    m.depth = Math.max(m.depth, depth);
+    if (introspectionLists === undefined) m.cost += at.multiplier;
+    if (!field || !selection.selectionSet) return;
+
+    let multiplier = at.multiplier;
+    let pendingSize = this.firstArgument(field, selection.arguments ?? []) ?? at.pendingSize;
+    if (isListType(getNullableType(field.type))) {
+      if (introspectionLists === undefined) {
+        multiplier *= pendingSize ?? DEFAULT_LIST_SIZE;
+      } else {
+        introspectionLists += 1;
+        m.introspectionListNesting = Math.max(m.introspectionListNesting, introspectionLists);
+      }
+      pendingSize = undefined;
+    }
+    const named = getNamedType(field.type);
+    if (isCompositeType(named)) this.selections(selection.selectionSet, named, { depth, multiplier, pendingSize, introspectionLists }, fragments);
   }
 
   private fieldDef(parent: GraphQLCompositeType, name: string): GraphQLField<unknown, unknown> | undefined {
@@ -125,7 +164,7 @@ class Walk {
   }
 
   /** The page size a field asks for through `first`: literal, its default, or worst case. */
-  private firstArgument(field: GraphQLField<unknown, unknown>, args: readonly { name: { value: string }; value: ValueNode }[]): number | undefined {
+  private firstArgument(field: GraphQLField<unknown, unknown>, args: readonly ArgumentNode[]): number | undefined {
     const definition = field.args.find((a) => a.name === 'first');
     if (!definition) return undefined;
     const given = args.find((a) => a.name.value === 'first');
@@ -152,7 +191,7 @@ export function measureOperation(context: ValidationContext, operation: Operatio
   const root =
     operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
   const walk = new Walk(context, schema);
-  if (root) walk.selections(operation.selectionSet, root, 0, 1, undefined, new Set());
+  if (root) walk.selections(operation.selectionSet, root, { depth: 0, multiplier: 1, pendingSize: undefined, introspectionLists: undefined }, new Set());
   return walk.measure;
 }
 
@@ -165,6 +204,10 @@ export const queryLimitsRule: ValidationRule = (context) => ({
       context.reportError(tooComplex(`${name} nests fields more than ${LIMITS.maxDepth} levels deep; split it into smaller queries`, operation));
     } else if (m.aliases > LIMITS.maxAliases) {
       context.reportError(tooComplex(`${name} has more than ${LIMITS.maxAliases} aliased fields; send fewer per request`, operation));
+    } else if (m.introspectionFields > LIMITS.maxIntrospectionFields || m.introspectionListNesting > LIMITS.maxIntrospectionListNesting) {
+      context.reportError(
+        tooComplex(`${name} asks for more introspection than the standard introspection query; send one __schema or __type per request`, operation),
+      );
     } else if (m.cost > LIMITS.maxCost) {
       context.reportError(
         tooComplex(`${name} would resolve more than ${LIMITS.maxCost} fields; ask for smaller pages (first) or fewer fields`, operation),
@@ -174,5 +217,62 @@ export const queryLimitsRule: ValidationRule = (context) => ({
   },
 });
 
+/**
+ * Input hygiene. graphql-js 16 validates a subscription even when the schema has none, and
+ * then fails at execution with an uncoded error that would reach the client as INTERNAL; this
+ * refuses it up front (graphql 17 has this rule built in as KnownOperationTypes).
+ */
+export const knownOperationTypesRule: ValidationRule = (context) => ({
+  OperationDefinition(operation) {
+    const schema = context.getSchema();
+    const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+    if (!root) context.reportError(new GraphQLError(`This API has no ${operation.operation} operations`, { nodes: [operation] }));
+    return false;
+  },
+});
+
+/**
+ * No string input may hold U+0000. No email, name, id or password legitimately has one,
+ * PostgreSQL text cannot store it, and the SQLite driver cuts its SQL at it (an INTERNAL
+ * instead of an answer). GraphQL's lexer already refuses a raw NUL in a string literal; this
+ * catches the escaped form (\u0000) in literals, and nulPlugin below catches it in variables.
+ */
+export const noNulLiteralRule: ValidationRule = (context) => ({
+  StringValue(node) {
+    if (node.value.includes('\u0000')) context.reportError(new GraphQLError('Strings must not contain a NUL character (\\u0000)', { nodes: [node] }));
+  },
+});
+
+/** Where in a variables object the first NUL-holding string is (e.g. `input.firstName`), if any. */
+export function findNul(variables: unknown): string | undefined {
+  // Iterative: variables may nest thousands of levels within the body limit.
+  const stack: [unknown, string][] = [[variables, '']];
+  while (stack.length) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return path;
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) stack.push([child, path ? `${path}.${key}` : key]);
+    }
+  }
+  return undefined;
+}
+
+/** Refuses variables holding a NUL with BAD_USER_INPUT naming the field, before any resolver runs. */
+export const nulPlugin: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ request }) {
+        const path = request.variables && findNul(request.variables);
+        if (path === undefined) return;
+        const field = path.split('.').slice(1).join('.') || path;
+        throw new GraphQLError(`${path} must not contain a NUL character (\\u0000)`, {
+          extensions: { code: 'BAD_USER_INPUT', field, http: { status: 400 } },
+        });
+      },
+    };
+  },
+};
+
 /** The rules Apollo Server gets as `validationRules`. */
-export const LIMIT_RULES: ValidationRule[] = [queryLimitsRule];
+export const LIMIT_RULES: ValidationRule[] = [queryLimitsRule, knownOperationTypesRule, noNulLiteralRule];

@@ -85,9 +85,19 @@ export class AppService {
   async authenticateKey(em: EntityManager, presented: string): Promise<KeyOwner | null> {
     const kind: ApiKeyKind | null = presented.startsWith('pk_') ? 'publishable' : presented.startsWith('sk_') ? 'secret' : null;
     if (!kind || presented.length > 100) return null;
-    const key = await em.findOne(ApiKey, { keyHash: sha256(presented), revokedAt: null }, { populate: ['app'] });
-    if (!key || key.kind !== kind) return null;
-    return { app: key.app, settings: this.settingsOf(key.app), kind, keyId: key.id };
+    // Raw SQL mapped with em.map: the same row and the same managed App as
+    // em.findOne(ApiKey, …, { populate: ['app'] }), without the ORM's query building, which
+    // cost ~85% of this check on every keyed request (bench/README.md).
+    const row = await em.getConnection().execute<Record<string, unknown> | undefined>(
+      'select k.id as key_id_, k.kind as key_kind_, a.* from api_key k join app a on a.id = k.app_id where k.key_hash = ? and k.revoked_at is null limit 1',
+      [sha256(presented)],
+      'get',
+      em.getTransactionContext(),
+    );
+    if (!row || row.key_kind_ !== kind) return null;
+    const { key_id_: keyId, key_kind_: _kind, ...appRow } = row;
+    const app = em.map(App, appRow);
+    return { app, settings: this.settingsOf(app), kind, keyId: String(keyId) };
   }
 
   settingsOf(app: App): AppSettings {

@@ -184,12 +184,23 @@ export class UserService {
 
 type UniqueColumn = 'email_key' | 'phone_key' | 'external_id' | 'referrer_code';
 
-/** Which per-app unique index a failed insert hit (SQLite names columns, PostgreSQL the constraint). */
+/**
+ * Which per-app unique index a failed insert hit. Read from what the database says about
+ * the violation only, never from the whole message: that starts with the failed SQL, whose
+ * column list names every unique column (a duplicate phone is not EMAIL_TAKEN).
+ * PostgreSQL gives the constraint (`user_app_phone_key_unique`) as a field of the error;
+ * SQLite ends the message with the index's columns (`UNIQUE constraint failed: user.app_id,
+ * user.phone_key`).
+ */
 export function mapUniqueViolation(error: unknown): UniqueColumn | null {
   if (!(error instanceof UniqueConstraintViolationException)) return null;
-  const text = error.message;
+  const culprit =
+    (error as { constraint?: string }).constraint ??
+    /UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)$/.exec(error.message)?.[1] ??
+    /violates unique constraint "(\w+)"/.exec(error.message.slice(error.message.lastIndexOf(' - duplicate key')))?.[1];
+  if (!culprit) return null;
   for (const column of ['email_key', 'phone_key', 'external_id', 'referrer_code'] as const) {
-    if (text.includes(column)) return column;
+    if (culprit.includes(column)) return column;
   }
   return null;
 }

@@ -3,10 +3,12 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import type { GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatError, isUnexpected } from '../graphql/format-error';
+import { LIMIT_RULES, nulPlugin } from '../graphql/limits';
 import type { RequestContext } from '../graphql/context';
 import type { Services } from '../services';
 import { authenticate, credentialsSent } from './authenticate';
 import { sendJson, type RequestInfo } from './http-util';
+import { metricsPlugin } from './metrics';
 
 /** Logs what was masked as INTERNAL (with its cause) and puts the request id in the answer. */
 const errorLoggingPlugin: ApolloServerPlugin<RequestContext> = {
@@ -37,9 +39,10 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
     formatError,
     includeStacktraceInErrorResponses: false,
     introspection: services.config.introspection,
+    validationRules: LIMIT_RULES, // depth, aliases, cost: QUERY_TOO_COMPLEX
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin],
+    plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin, metricsPlugin, nulPlugin],
     logger: {
       debug: () => {},
       info: () => {},

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Services } from '../services';
+import { createCors } from './cors';
 import { BodyTooLarge, readBody, sendJson, sendRequestError, type RequestInfo } from './http-util';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, info: RequestInfo) => Promise<void> | void;
@@ -14,6 +15,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export function createHttpServer(services: Services, graphql: GraphQLHandler, routes: Record<string, RouteHandler>): Server {
   const { logger, config } = services;
+  const cors = createCors(services);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
@@ -38,6 +40,7 @@ export function createHttpServer(services: Services, graphql: GraphQLHandler, ro
 
     try {
       if (info.path === '/graphql') {
+        if (await cors.handle(req, res, info)) return; // answered a preflight
         let body: unknown = undefined;
         if (req.method === 'POST') {
           const text = await readBody(req, config.bodyLimitBytes);

@@ -2,8 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import type { Dialect } from '../orm';
 import { Migration20261123112127_initial as PgInitial } from './postgresql/Migration20261123112127_initial';
 import { Migration20261123113137_sessions as PgSessions } from './postgresql/Migration20261123113137_sessions';
+import { Migration20261123113837_tokens as PgTokens } from './postgresql/Migration20261123113837_tokens';
+import { Migration20261123113929_codes as PgCodes } from './postgresql/Migration20261123113929_codes';
 import { Migration20261123112124_initial as SqliteInitial } from './sqlite/Migration20261123112124_initial';
 import { Migration20261123113135_sessions as SqliteSessions } from './sqlite/Migration20261123113135_sessions';
+import { Migration20261123113834_tokens as SqliteTokens } from './sqlite/Migration20261123113834_tokens';
+import { Migration20261123113927_codes as SqliteCodes } from './sqlite/Migration20261123113927_codes';
 
 /**
  * The checked-in migrations, listed explicitly so the same list works from src (tsx, vitest)
@@ -11,8 +15,8 @@ import { Migration20261123113135_sessions as SqliteSessions } from './sqlite/Mig
  * by `npm run migration:create -- <dialect> <name>` from the same entities; add new ones here,
  * in order.
  */
-const SQLITE = [SqliteInitial, SqliteSessions];
-const POSTGRESQL = [PgInitial, PgSessions];
+const SQLITE = [SqliteInitial, SqliteSessions, SqliteTokens, SqliteCodes];
+const POSTGRESQL = [PgInitial, PgSessions, PgTokens, PgCodes];
 
 export function migrationsFor(dialect: Dialect): MigrationObject[] {
   return (dialect === 'sqlite' ? SQLITE : POSTGRESQL).map((migration) => ({ name: migration.name, class: migration }));

@@ -1,8 +1,10 @@
+import { AccountResolver } from './account.resolver';
 import { LookupResolver } from './lookup.resolver';
+import { OtpResolver } from './otp.resolver';
 import { ProfileResolver } from './profile.resolver';
 import { RegistrationResolver } from './registration.resolver';
 import { SessionResolver } from './session.resolver';
 import { UsersResolver } from './users.resolver';
 
 /** Every resolver class of the API; one line per flow. */
-export const RESOLVERS = [LookupResolver, UsersResolver, RegistrationResolver, SessionResolver, ProfileResolver] as const;
+export const RESOLVERS = [LookupResolver, UsersResolver, RegistrationResolver, OtpResolver, SessionResolver, ProfileResolver, AccountResolver] as const;

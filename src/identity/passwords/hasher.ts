@@ -62,9 +62,14 @@ export class PasswordHasher {
    * error in the same time whether or not the email exists.
    */
   async verifyAgainstDummy(password: string): Promise<false> {
-    this.dummyHash ??= this.hash('gatehouse-timing-equaliser');
-    await this.verify(await this.dummyHash, password);
+    await this.verify(await this.prepare(), password);
     return false;
+  }
+
+  /** Computes the dummy hash ahead of the first login (called at start-up). */
+  prepare(): Promise<string> {
+    this.dummyHash ??= this.hash('gatehouse-timing-equaliser');
+    return this.dummyHash;
   }
 
   /** True when a stored hash is foreign or weaker than today's parameters. */

@@ -18,8 +18,10 @@ export interface LoadedKey {
 
 /** How long a retired key keeps verifying: past the longest access/id token lifetime (24 h). */
 const RETIRED_KEY_LIFETIME_MS = 25 * 3600 * 1000;
-/** Other instances pick up a rotation within this interval (or at once on an unknown kid). */
+/** Other instances start signing with a rotated key within this interval (verifying at once: see forKid). */
 const RELOAD_INTERVAL_MS = 60_000;
+/** An unknown kid re-reads the keys at most this often, so made-up kids cannot flood the database. */
+const UNKNOWN_KID_RELOAD_MS = 1_000;
 
 /**
  * Token-signing keys, stored in the database (so every instance signs and verifies with the
@@ -81,7 +83,7 @@ export class SigningKeys {
   async forKid(kid: string): Promise<LoadedKey | undefined> {
     await this.maybeReload();
     let key = this.keys.find((k) => k.kid === kid);
-    if (!key && Date.now() - this.loadedAt > 1000) {
+    if (!key && this.sinceLoadMs() > UNKNOWN_KID_RELOAD_MS) {
       // Perhaps another instance rotated: look once (at most once a second).
       await this.reload();
       key = this.keys.find((k) => k.kid === kid);
@@ -89,9 +91,13 @@ export class SigningKeys {
     return key && this.isLive(key) ? key : undefined;
   }
 
-  /** The public JWK Set: every key that may still verify a live token. */
+  /**
+   * The public JWK Set: every key that may still verify a live token. Read fresh from the
+   * database (a few rows; partners cache the answer), so every instance publishes a key the
+   * moment any instance rotates to it.
+   */
   async jwks(): Promise<{ keys: Record<string, unknown>[] }> {
-    await this.maybeReload();
+    await this.reload();
     return { keys: this.keys.filter((k) => this.isLive(k)).map((k) => k.jwk) };
   }
 
@@ -100,7 +106,12 @@ export class SigningKeys {
   }
 
   private async maybeReload(): Promise<void> {
-    if (Date.now() - this.loadedAt > RELOAD_INTERVAL_MS) await this.reload();
+    if (this.sinceLoadMs() > RELOAD_INTERVAL_MS) await this.reload();
+  }
+
+  /** On the injected clock (tests move it; either way counts, should it move back). */
+  private sinceLoadMs(): number {
+    return Math.abs(this.clock.now().getTime() - this.loadedAt);
   }
 
   private reload(): Promise<void> {
@@ -108,11 +119,15 @@ export class SigningKeys {
       try {
         const em: EntityManager = this.orm.em.fork();
         const rows = await em.find(SigningKey, {}, { orderBy: { createdAt: 'desc' } });
+        const known = new Map(this.keys.map((k) => [k.kid, k]));
         this.keys = rows.map((row) => {
+          // A key's material never changes: parse each PEM once, take only retiredAt anew.
+          const loaded = known.get(row.id);
+          if (loaded) return { ...loaded, retiredAt: row.retiredAt ?? null };
           const privateKey = createPrivateKey(row.privateKeyPem);
           return { kid: row.id, alg: row.alg, privateKey, publicKey: createPublicKey(privateKey), jwk: row.publicJwk, retiredAt: row.retiredAt ?? null };
         });
-        this.loadedAt = Date.now();
+        this.loadedAt = this.clock.now().getTime();
       } finally {
         this.reloading = undefined;
       }

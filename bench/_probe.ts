@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { loadConfig } from '../src/config';
+import { openOrm } from '../src/db/orm';
+import { App, User } from '../src/db/entities';
+const app = require('/tmp/tmp.xr5r5jivGn/app.json');
+(async () => {
+  const orm = await openOrm(loadConfig({}, { databaseUrl: 'sqlite:/tmp/tmp.xr5r5jivGn/b.db' }));
+  const em = orm.em.fork();
+  const row = await em.getConnection().execute('select * from "app" where id = ?', [app.appId], 'get');
+  const a = em.map(App, row);
+  console.log(typeof a.settings, a.updatedAt instanceof Date, a.updatedAt, em.getUnitOfWork().getById(App.name, app.appId) === a);
+  const urow = await em.getConnection().execute('select * from "user" where app_id = ? and email_key = ?', [app.appId, 'user1@bench.example'], 'get');
+  const u = em.map(User, urow);
+  console.log(u.app === a, typeof u.identifiers, u.emailVerified, u.createdAt, u.isSocial, u.suspended);
+  const f = await em.findOne(User, { id: u.id });
+  console.log('same entity', f === u);
+  const em2 = orm.em.fork();
+  const f2 = await em2.findOne(User, { id: u.id });
+  console.log(JSON.stringify(f2) === JSON.stringify(u), Object.keys(f2!).length, Object.keys(u).length);
+  for (const k of Object.keys(f2!)) if (JSON.stringify((f2 as any)[k]) !== JSON.stringify((u as any)[k])) console.log('diff', k, (f2 as any)[k], (u as any)[k]);
+  await orm.close();
+})();

@@ -1,0 +1,38 @@
+import type { EntityManager } from '@mikro-orm/core';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { OutgoingMessage, Transport } from './transport';
+
+/**
+ * Email over SMTP with nodemailer (`SMTP_URL=smtp://user:pass@host:port`, `smtps://` for
+ * implicit TLS). A message counts as delivered once the server accepted it (250 after DATA).
+ * Short timeouts: a hung mail server answers DELIVERY_FAILED instead of holding the request.
+ */
+export class SmtpTransport implements Transport {
+  readonly name = 'smtp';
+  private readonly transporter: Transporter;
+  private readonly fromAddress: string;
+
+  constructor(smtpUrl: string, emailFrom: string) {
+    this.transporter = nodemailer.createTransport({
+      url: smtpUrl,
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 20_000,
+    } as nodemailer.TransportOptions);
+    this.fromAddress = /<([^>]+)>/.exec(emailFrom)?.[1]?.trim() ?? emailFrom.trim();
+  }
+
+  async deliver(_em: EntityManager, message: OutgoingMessage): Promise<void> {
+    await this.transporter.sendMail({
+      from: { name: message.fromName, address: this.fromAddress },
+      to: message.to,
+      subject: message.subject ?? '',
+      text: message.body,
+      headers: { 'x-gatehouse-app': message.appId, 'x-gatehouse-template': message.template },
+    });
+  }
+
+  close(): void {
+    this.transporter.close();
+  }
+}

@@ -1,0 +1,64 @@
+import type { AppSettings } from '../config/app-settings';
+
+/**
+ * Per-app message texts (SPEC §6): the app's `brandName` in every message. One function per
+ * template and channel; variables are checked, so a missing one is a bug caught at once.
+ */
+export type TemplateName = 'otp' | 'password-reset';
+export type DeliveryChannelName = 'EMAIL' | 'SMS';
+
+export interface RenderedMessage {
+  /** Email only. */
+  subject: string | null;
+  body: string;
+}
+
+export type TemplateVars = Record<string, string | number>;
+
+type Render = (vars: TemplateVars, brand: string) => RenderedMessage;
+
+const TEMPLATES: Record<TemplateName, { vars: string[]; EMAIL: Render; SMS: Render }> = {
+  otp: {
+    vars: ['code', 'expiresInSeconds'],
+    EMAIL: (v, brand) => ({
+      subject: `Your ${brand} code`,
+      body:
+        `Your ${brand} code is ${v.code}\n\n` +
+        `It expires in ${duration(v.expiresInSeconds)}. Enter it where you asked for it; never share it with anyone.\n` +
+        `If you did not ask for a code, you can ignore this email.\n`,
+    }),
+    SMS: (v, brand) => ({ subject: null, body: `${v.code} is your ${brand} code. It expires in ${duration(v.expiresInSeconds)}. Do not share it.` }),
+  },
+  'password-reset': {
+    vars: ['link', 'expiresInSeconds'],
+    EMAIL: (v, brand) => ({
+      subject: `Reset your ${brand} password`,
+      body:
+        `To choose a new ${brand} password, open this link:\n\n${v.link}\n\n` +
+        `It works once and expires in ${duration(v.expiresInSeconds)}.\n` +
+        `If you did not ask for a reset, ignore this email: your password stays as it is.\n`,
+    }),
+    SMS: (v, brand) => ({ subject: null, body: `Reset your ${brand} password: ${v.link} (expires in ${duration(v.expiresInSeconds)})` }),
+  },
+};
+
+export function isTemplateName(value: unknown): value is TemplateName {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(TEMPLATES, value);
+}
+
+export function renderTemplate(name: TemplateName, channel: DeliveryChannelName, vars: TemplateVars, settings: Pick<AppSettings, 'brandName'>): RenderedMessage {
+  const template = TEMPLATES[name];
+  if (!template) throw new Error(`unknown message template ${String(name)}`);
+  const missing = template.vars.filter((key) => vars[key] === undefined || vars[key] === '');
+  if (missing.length) throw new Error(`message template ${name} needs ${missing.join(', ')}`);
+  return template[channel](vars, settings.brandName);
+}
+
+/** 600 → "10 minutes", 3600 → "1 hour", 90 → "90 seconds". */
+export function duration(seconds: string | number): string {
+  const s = Math.max(0, Math.round(Number(seconds)));
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (s % 3600 === 0 && s > 0) return plural(s / 3600, 'hour');
+  if (s % 60 === 0 && s > 0) return plural(s / 60, 'minute');
+  return plural(s, 'second');
+}

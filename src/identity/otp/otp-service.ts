@@ -1,0 +1,95 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { User, type OtpChannel, type OtpPurpose } from '../../db/entities';
+import { AppError, badInput } from '../../errors';
+import type { AuthResult, SessionService, SignInMeta } from '../sessions';
+import type { Tenant, UserService } from '../users';
+import type { ChallengeStore } from './challenges';
+import { readCode } from './codes';
+import { checkChannel, markVerified, requireCodeMethod, targetOf, type CodeTarget, type IdentityInput } from './target';
+
+export interface RequestOtpData extends IdentityInput {
+  channel?: OtpChannel | null;
+  purpose: OtpPurpose;
+}
+
+export interface ValidateOtpData extends IdentityInput {
+  code: string;
+}
+
+export interface OtpRequestOutcome {
+  sent: boolean;
+  channel: OtpChannel;
+  /** Masked: j***@example.com, +357*****230. */
+  destination: string;
+  expiresIn: number;
+  expiresAt: Date;
+  resendAfter: number;
+}
+
+const PURPOSES: OtpPurpose[] = ['REGISTER', 'LOGIN', 'VERIFY'];
+
+/**
+ * `requestOtp` and `validateOtp` (SPEC §4.3).
+ *
+ * REGISTER: the app's code method must be on and the identity free; the code later goes into
+ * `register(otpCode)`. LOGIN: the method must be on. VERIFY: proves an email or phone of an
+ * existing account (a back-office contact that has no credential yet) and is always available.
+ * For LOGIN and VERIFY on an unknown identity the answer is the same and a challenge is still
+ * recorded (so resend limits and later validateOtp answers look the same), but nothing is sent.
+ */
+export class OtpService {
+  constructor(
+    private readonly users: UserService,
+    private readonly sessions: SessionService,
+    private readonly challenges: ChallengeStore,
+  ) {}
+
+  async request(em: EntityManager, tenant: Tenant, input: RequestOtpData): Promise<OtpRequestOutcome> {
+    if (!PURPOSES.includes(input.purpose)) throw badInput('purpose', 'purpose must be REGISTER, LOGIN or VERIFY');
+    const target = targetOf(input);
+    checkChannel(input.channel, target);
+
+    let user: User | null = null;
+    if (input.purpose === 'REGISTER') {
+      requireCodeMethod(tenant.settings, target);
+      await this.assertFree(em, tenant, target);
+    } else {
+      if (input.purpose === 'LOGIN') requireCodeMethod(tenant.settings, target);
+      user = await this.findUser(em, tenant, target);
+    }
+    const deliver = input.purpose === 'REGISTER' || user !== null;
+    // An account's code goes to the address on record, not to the spelling typed in the request.
+    const to = user?.email && target.kind === 'email' ? { ...target, address: user.email } : target;
+    const issued = await this.challenges.issue(em, tenant, { target: to, purpose: input.purpose, userId: user?.id ?? null, deliver });
+    return { sent: true, channel: target.channel, destination: target.masked, ...issued };
+  }
+
+  /** Signs in with a code from requestOtp(LOGIN | VERIFY) or from the code-sending sign-up, and marks that identity verified. */
+  async validate(em: EntityManager, tenant: Tenant, input: ValidateOtpData, meta: SignInMeta): Promise<AuthResult> {
+    const target = targetOf(input);
+    const code = readCode(input.code);
+    const challenge = await this.challenges.verify(em, tenant, target, code, ['LOGIN', 'VERIFY']);
+    const user = challenge.userId ? await em.findOne(User, { id: challenge.userId, app: tenant.app.id }) : null;
+    // A challenge recorded for an unknown identity was never sent; nobody can hold its code.
+    if (!user) throw new AppError('INVALID_OTP', 'The code is not valid; request a new code', { attemptsLeft: 0 });
+    if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
+    markVerified(user, target);
+    user.updatedAt = challenge.consumedAt!;
+    await em.flush();
+    return this.sessions.signIn(em, tenant, user, meta);
+  }
+
+  /** REGISTER: an identity that already has an account answers EMAIL_TAKEN / PHONE_TAKEN (as register would). */
+  async assertFree(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<void> {
+    if (target.kind === 'email') {
+      if (await em.findOne(User, { app: tenant.app.id, emailKey: target.key })) throw new AppError('EMAIL_TAKEN', undefined, { field: 'email' });
+    } else if (tenant.settings.uniquePhoneNumber) {
+      if (await em.findOne(User, { app: tenant.app.id, phoneKey: target.key })) throw new AppError('PHONE_TAKEN', undefined, { field: 'phoneNumber' });
+    }
+  }
+
+  private async findUser(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<User | null> {
+    if (target.kind === 'email') return em.findOne(User, { app: tenant.app.id, emailKey: target.key });
+    return this.users.findByPhone(em, tenant, target.key);
+  }
+}

@@ -1,0 +1,97 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { User } from '../db/entities';
+import { AppError, badInput } from '../errors';
+import type { PasswordHasher } from './passwords/hasher';
+import { assertPasswordPolicy } from './passwords/policy';
+import type { SessionService } from './sessions';
+import type { SingleUseTokens } from './single-use-tokens';
+import type { Tenant, UserService } from './users';
+
+export interface ResetRequestData {
+  email?: string | null;
+  userId?: string | null;
+  sendEmail: boolean;
+}
+
+export interface ResetRequestOutcome {
+  sent: boolean;
+  verificationString: string | null;
+  resetLink: string | null;
+  expiresIn: number | null;
+}
+
+/** Sends the reset link by email (the courier's job; wired in app.ts). */
+export type ResetMailer = (em: EntityManager, tenant: Tenant, user: User, link: string, expiresIn: number) => Promise<void>;
+
+export const RESET_TTL_SECONDS = 3600;
+
+/**
+ * Password reset (SPEC §4.5, sessionm-password-reset.txt). A secret key may ask for the
+ * verification string and link (`sendEmail: false`) to send with its own email provider;
+ * everyone else gets the email from us and nothing secret in the answer. With a publishable
+ * key an unknown email answers exactly like a known one.
+ */
+export class PasswordResetService {
+  constructor(
+    private readonly users: UserService,
+    private readonly tokens: SingleUseTokens,
+    private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionService,
+    private readonly publicUrl: () => string,
+    private readonly mail: ResetMailer,
+  ) {}
+
+  async request(em: EntityManager, tenant: Tenant, secretCaller: boolean, input: ResetRequestData): Promise<ResetRequestOutcome> {
+    const hasEmail = input.email != null;
+    const hasId = input.userId != null;
+    if (hasEmail === hasId) throw badInput(hasEmail ? 'userId' : 'email', 'give either email or userId');
+    if (!input.sendEmail && !secretCaller) {
+      throw new AppError('FORBIDDEN', 'Only a secret key may receive the verification string (sendEmail: false)', { field: 'sendEmail' });
+    }
+    const user = hasEmail
+      ? await this.users.emailExists(em, tenant, input.email!)
+      : await this.users.findOne(em, tenant, { id: input.userId });
+    const hidden: ResetRequestOutcome = { sent: true, verificationString: null, resetLink: null, expiresIn: null };
+    if (!user) {
+      if (secretCaller) throw new AppError('USER_NOT_FOUND', undefined, { field: hasEmail ? 'email' : 'userId' });
+      return hidden;
+    }
+    if (input.sendEmail && !user.email) {
+      if (secretCaller) throw badInput('sendEmail', 'this user has no email address; use sendEmail: false');
+      return hidden;
+    }
+
+    await this.tokens.retireAll(em, 'password_reset', user.id);
+    const issued = await this.tokens.issue(em, 'password_reset', 'prt_', tenant.app, user, RESET_TTL_SECONDS);
+    const link = resetLink(tenant.settings.resetPasswordUrl ?? `${this.publicUrl()}/reset-password`, issued.token);
+    if (input.sendEmail) {
+      try {
+        await this.mail(em, tenant, user, link, RESET_TTL_SECONDS);
+      } catch (error) {
+        // No live token may remain for a message that never left.
+        await this.tokens.remove(em, issued.id);
+        throw error;
+      }
+      return hidden;
+    }
+    return { sent: false, verificationString: issued.token, resetLink: link, expiresIn: RESET_TTL_SECONDS };
+  }
+
+  /** Sets the new password (policy applies), consumes the token once, ends every session. */
+  async reset(em: EntityManager, tenant: Tenant, token: string, password: string): Promise<void> {
+    assertPasswordPolicy(password, tenant.settings.passwordPolicy);
+    const hash = await this.hasher.hash(password);
+    const row = await this.tokens.consume(em, 'password_reset', tenant.app.id, token);
+    if (!row) throw new AppError('INVALID_RESET_TOKEN', undefined, { field: 'token' });
+    row.user.passwordHash = hash;
+    row.user.updatedAt = new Date();
+    await em.flush();
+    await this.sessions.revokeAll(em, row.user.id, 'password_reset');
+  }
+}
+
+function resetLink(base: string, token: string): string {
+  const url = new URL(base);
+  url.searchParams.set('token', token);
+  return url.toString();
+}

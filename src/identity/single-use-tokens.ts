@@ -1,0 +1,49 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { App, SingleUseToken, User, type SingleUseTokenPurpose } from '../db/entities';
+import type { Clock } from './clock';
+import { newId, randomSecret, sha256 } from './secrets';
+
+/**
+ * Issue and consume single-use secrets (reset verification strings, login tickets). Stored as
+ * SHA-256 only; consumption is one conditional UPDATE, so two concurrent uses cannot both win.
+ */
+export class SingleUseTokens {
+  constructor(private readonly clock: Clock) {}
+
+  async issue(
+    em: EntityManager,
+    purpose: SingleUseTokenPurpose,
+    prefix: string,
+    app: App,
+    user: User,
+    ttlSeconds: number,
+    data: Record<string, unknown> = {},
+  ): Promise<{ token: string; id: string; expiresAt: Date }> {
+    const token = prefix + randomSecret(32);
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+    const id = newId();
+    em.create(SingleUseToken, { id, app, user, purpose, tokenHash: sha256(token), data, createdAt: now, expiresAt, usedAt: null });
+    await em.flush();
+    return { token, id, expiresAt };
+  }
+
+  /** Consumes a live token of this app and purpose; null when unknown, expired, or already used. */
+  async consume(em: EntityManager, purpose: SingleUseTokenPurpose, appId: string, presented: string): Promise<SingleUseToken | null> {
+    if (presented.length < 10 || presented.length > 200) return null;
+    const now = this.clock.now();
+    const row = await em.findOne(SingleUseToken, { tokenHash: sha256(presented), purpose, app: appId }, { populate: ['user'] });
+    if (!row || row.usedAt || row.expiresAt <= now) return null;
+    const won = await em.nativeUpdate(SingleUseToken, { id: row.id, usedAt: null }, { usedAt: now });
+    return won === 1 ? row : null;
+  }
+
+  /** Retires a user's unused tokens of one purpose (a new reset link replaces older ones). */
+  async retireAll(em: EntityManager, purpose: SingleUseTokenPurpose, userId: string): Promise<void> {
+    await em.nativeUpdate(SingleUseToken, { user: userId, purpose, usedAt: null }, { usedAt: this.clock.now() });
+  }
+
+  async remove(em: EntityManager, id: string): Promise<void> {
+    await em.nativeDelete(SingleUseToken, { id });
+  }
+}

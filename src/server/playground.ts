@@ -1,0 +1,250 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { GraphQLHandler, RouteHandler } from './http';
+import { assetSecurityHeaders, htmlSecurityHeaders } from './security-headers';
+
+/**
+ * The GraphQL playground (SPEC §7): GraphiQL served by the gateway itself on `GET /graphql`
+ * to a browser, with everything it loads coming from our own origin, so it works offline and
+ * under a strict CSP.
+ *
+ * GraphiQL 4 is the last major that ships a self-contained UMD build (graphiql.min.js, with
+ * its own graphql-js and CodeMirror inside); React 18 is the last that ships UMD files. So
+ * there is no bundler step: the files are read from node_modules and served as they are.
+ */
+
+export interface PlaygroundExample {
+  /** The operation name; unique across the list. */
+  name: string;
+  /** Shown as a comment above the operation: what it does and which credential it needs. */
+  description: string;
+  /** One named operation. */
+  document: string;
+  /**
+   * Its variables. The page has one variables editor shared by all examples, so a variable
+   * name used by two examples must have the same value in both (checked when this loads).
+   */
+  variables?: Record<string, unknown>;
+}
+
+/**
+ * The example operations the page opens with. Add new flows here (register, login, …);
+ * test/playground.test.ts validates every entry against the served schema.
+ */
+export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
+  {
+    name: 'CheckEmail',
+    description: 'Does this email have an account? Any API key (pk_… or sk_…).',
+    document: `query CheckEmail($email: String!) {
+  checkEmail(email: $email) {
+    exists
+    isSocial
+  }
+}`,
+    variables: { email: 'ada@example.com' },
+  },
+  {
+    name: 'CheckPhoneNumber',
+    description: 'Does this phone number have an account? Any API key. National numbers need countryCode.',
+    document: `query CheckPhoneNumber($phoneNumber: String!, $countryCode: String) {
+  checkPhoneNumber(phoneNumber: $phoneNumber, countryCode: $countryCode) {
+    exists
+  }
+}`,
+    variables: { phoneNumber: '99478230', countryCode: 'CY' },
+  },
+  {
+    name: 'FindUserByEmail',
+    description: 'Look a customer up (null when not found). Secret key (sk_…) only.',
+    document: `query FindUserByEmail($email: String!) {
+  user(email: $email) {
+    id
+    externalId
+    email
+    firstName
+    lastName
+    referrerCode
+    createdAt
+  }
+}`,
+    variables: { email: 'ada@example.com' },
+  },
+  {
+    name: 'CreateUser',
+    description: 'Create a back-office contact (no password needed). Secret key (sk_…) only.',
+    document: `mutation CreateUser($newUser: CreateUserInput!) {
+  createUser(input: $newUser) {
+    id
+    email
+    firstName
+    lastName
+    referrerCode
+  }
+}`,
+    variables: { newUser: { email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace', externalId: 'crm-1815' } },
+  },
+];
+
+/** The asset files the page loads, by the path they are served under. */
+const ASSETS: Record<string, { pkg: string; file: string; type: string }> = {
+  '/playground/react.production.min.js': { pkg: 'react', file: 'umd/react.production.min.js', type: 'text/javascript' },
+  '/playground/react-dom.production.min.js': { pkg: 'react-dom', file: 'umd/react-dom.production.min.js', type: 'text/javascript' },
+  '/playground/graphiql.min.js': { pkg: 'graphiql', file: 'graphiql.min.js', type: 'text/javascript' },
+  '/playground/graphiql.min.css': { pkg: 'graphiql', file: 'graphiql.min.css', type: 'text/css' },
+};
+const APP_JS = '/playground/app.js';
+
+// Relative URLs (no leading slash) so the page also works behind a proxy that mounts the
+// gateway under a path prefix. The only inline code is a style rule (allowed by the CSP).
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Gatehouse playground</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="playground/graphiql.min.css">
+<style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+</head>
+<body>
+<div id="graphiql">Loading the playground…</div>
+<noscript>The playground needs JavaScript. The API itself answers POST /graphql.</noscript>
+<script src="playground/react.production.min.js"></script>
+<script src="playground/react-dom.production.min.js"></script>
+<script src="playground/graphiql.min.js"></script>
+<script src="playground/app.js"></script>
+</body>
+</html>
+`;
+
+/** The one document the query editor opens with: a how-to, then every example. */
+export function playgroundDocument(examples: PlaygroundExample[] = PLAYGROUND_EXAMPLES): string {
+  const intro = [
+    '# Gatehouse playground',
+    '#',
+    '# 1. Open "Headers" below and paste your API key: { "x-api-key": "pk_…" }',
+    '#    (a secret sk_… key for partner-server operations such as user and createUser).',
+    '# 2. Press the run button (or Ctrl-Enter inside an operation) and pick an operation.',
+    '# Example values are in "Variables" below.',
+  ].join('\n');
+  return [intro, ...examples.map((e) => `# ${e.name}: ${e.description}\n${e.document.trim()}`)].join('\n\n') + '\n';
+}
+
+/** The variables of all examples in one object; a name shared with different values is a bug. */
+export function playgroundVariables(examples: PlaygroundExample[] = PLAYGROUND_EXAMPLES): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  for (const example of examples) {
+    for (const [name, value] of Object.entries(example.variables ?? {})) {
+      if (name in merged && JSON.stringify(merged[name]) !== JSON.stringify(value)) {
+        throw new Error(`playground example ${example.name} gives $${name} a different value than an earlier example; rename it`);
+      }
+      merged[name] = value;
+    }
+  }
+  return merged;
+}
+
+/** The page's start-up script, with the examples baked in (so the HTML needs no inline script). */
+function appScript(): string {
+  const config = {
+    query: playgroundDocument(),
+    variables: JSON.stringify(playgroundVariables(), null, 2),
+    headers: JSON.stringify({ 'x-api-key': '' }, null, 2),
+  };
+  return `'use strict';
+(function () {
+  var config = ${JSON.stringify(config)};
+  // A shared link such as /graphql?query=...&variables=... opens with that operation instead.
+  var params = new URLSearchParams(window.location.search);
+  var shared = params.get('query');
+  var tab = shared
+    ? { query: shared, variables: params.get('variables') || '', headers: config.headers }
+    : { query: config.query, variables: config.variables, headers: config.headers };
+  var props = {
+    // The page is served by the endpoint itself, so the endpoint is this page's own path.
+    fetcher: GraphiQL.createFetcher({ url: window.location.origin + window.location.pathname }),
+    defaultTabs: [tab],
+    // GraphiQL 4 seeds the variables editor from this prop (or storage), not from defaultTabs.
+    variables: tab.variables,
+    defaultHeaders: config.headers,
+    defaultEditorToolsVisibility: 'headers',
+    // Keys typed into the headers editor stay in this tab's memory, not in localStorage.
+    shouldPersistHeaders: false,
+  };
+  ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(GraphiQL, props));
+})();
+`;
+}
+
+interface Asset {
+  type: string;
+  body: Buffer;
+  gzip: Buffer;
+}
+
+const loaded = new Map<string, Asset>();
+const requireHere = createRequire(__filename);
+
+/** Reads (once per process, on first use) and gzips an asset; the files do not change while we run. */
+function asset(path: string): Asset | undefined {
+  const cached = loaded.get(path);
+  if (cached) return cached;
+  let type: string;
+  let body: Buffer;
+  if (path === APP_JS) {
+    type = 'text/javascript';
+    body = Buffer.from(appScript());
+  } else {
+    const spec = ASSETS[path];
+    if (!spec) return undefined;
+    // Through package.json: graphiql's `exports` map does not expose its UMD files.
+    const dir = dirname(requireHere.resolve(`${spec.pkg}/package.json`));
+    type = spec.type;
+    body = readFileSync(join(dir, spec.file));
+  }
+  const entry = { type: `${type}; charset=utf-8`, body, gzip: gzipSync(body) };
+  loaded.set(path, entry);
+  return entry;
+}
+
+function send(req: IncomingMessage, res: ServerResponse, type: string, body: Buffer, gzip: Buffer | null, headers: Record<string, string>): void {
+  const useGzip = gzip !== null && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const payload = useGzip ? gzip : body;
+  res.writeHead(200, {
+    ...headers,
+    'content-type': type,
+    'content-length': payload.length,
+    vary: 'accept, accept-encoding',
+    ...(useGzip ? { 'content-encoding': 'gzip' } : {}),
+  });
+  res.end(payload);
+}
+
+/** A browser navigating to /graphql asks for HTML; Apollo Client, curl and fetch do not. */
+export function wantsPlayground(req: IncomingMessage): boolean {
+  return req.method === 'GET' && String(req.headers.accept ?? '').includes('text/html');
+}
+
+/** Wraps the GraphQL handler: browsers get the page, everything else (GraphQL GET too) goes on. */
+export function withPlayground(graphql: GraphQLHandler): GraphQLHandler {
+  const page = Buffer.from(PAGE);
+  return async (req, res, info, body) => {
+    if (!wantsPlayground(req)) return graphql(req, res, info, body);
+    send(req, res, 'text/html; charset=utf-8', page, null, htmlSecurityHeaders());
+  };
+}
+
+/** The routes serving the page's scripts and styles (for app.ts's route table). */
+export function playgroundRoutes(): Record<string, RouteHandler> {
+  const routes: Record<string, RouteHandler> = {};
+  for (const path of [...Object.keys(ASSETS), APP_JS]) {
+    routes[`GET ${path}`] = (req, res) => {
+      const found = asset(path)!;
+      send(req, res, found.type, found.body, found.gzip, assetSecurityHeaders());
+    };
+  }
+  return routes;
+}

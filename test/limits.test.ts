@@ -1,0 +1,218 @@
+import { buildSchema, getIntrospectionQuery, parse, validate } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS, queryLimitsRule } from '../src/graphql/limits';
+import { postRaw } from './helpers/client';
+import { startGateway, type TestGateway } from './helpers/gateway';
+
+/** Query limits (SPEC §7): depth, aliases, cost, introspection, batching and body size. */
+
+let gw: TestGateway;
+let key: string;
+beforeAll(async () => {
+  gw = await startGateway();
+  key = (await gw.createApp('Limits')).secretKey;
+});
+afterAll(() => gw.close());
+
+const post = (query: string, variables: Record<string, unknown> = {}) => postRaw(gw.url, JSON.stringify({ query, variables }), { 'x-api-key': key });
+
+function aliases(count: number): string {
+  const fields = Array.from({ length: count }, (_, i) => `a${i}: checkEmail(email: "user${i}@example.com") { exists }`);
+  return `query ManyAliases { ${fields.join('\n')} }`;
+}
+
+/** Every User field a partner can ask for, lists included: a big but legitimate node. */
+const ALL_USER_FIELDS = `
+  id externalId email emailVerified phoneNumber phoneVerified firstName lastName title gender dob
+  address city state zip country dma locale optedIn optInEmail optInSms optInPush activated suspended
+  testAccount accountStatus referrerCode registeredAt profilePhotoUrl createdAt updatedAt isSocial
+  hasPassword legalAccepted proxyIds tierLevels
+  phoneNumbers { phoneNumber phoneType preferenceFlags verifiedOwnership }
+  identifiers { externalId externalIdType }`;
+
+const page = (first: string, alias = 'page') =>
+  `${alias}: users(filter: { email: "nobody@example.com" }, first: ${first}) { totalCount edges { cursor node { ${ALL_USER_FIELDS} } } }`;
+
+describe('aliases', () => {
+  it(`allows ${LIMITS.maxAliases} aliased fields`, async () => {
+    const response = await post(aliases(LIMITS.maxAliases));
+    expect(response.status).toBe(200);
+    expect(response.json.errors).toBeUndefined();
+    expect(Object.keys(response.json.data)).toHaveLength(LIMITS.maxAliases);
+  });
+
+  it(`refuses ${LIMITS.maxAliases + 1} with QUERY_TOO_COMPLEX and runs none of them`, async () => {
+    const response = await post(aliases(LIMITS.maxAliases + 1));
+    expect(response.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    expect(response.json.errors[0].message).toMatch(/aliased fields/);
+    expect(response.json.data).toBeUndefined();
+  });
+
+  it('counts aliases inside a fragment each time it is spread', async () => {
+    const fragment = `fragment Ten on Query { ${Array.from({ length: 10 }, (_, i) => `f${i}: __typename`).join(' ')} }`;
+    const response = await post(`query Spread { ...Ten ... on Query { ...Ten } ...Ten }${fragment}`);
+    // 3 spreads x 10 aliases = 30: allowed; a fourth spread would not be.
+    expect(response.json.errors).toBeUndefined();
+    const four = await post(`query Spread { ...Ten ...Ten ... on Query { ...Ten ...Ten } }${fragment}`);
+    expect(four.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  });
+});
+
+describe('cost', () => {
+  it('allows a full page of 100 users with every field', async () => {
+    const response = await post(`query OnePage { ${page('100')} }`);
+    expect(response.json.errors).toBeUndefined();
+    expect(response.json.data.page.totalCount).toBe(0);
+  });
+
+  it('refuses two full pages in one operation', async () => {
+    const response = await post(`query TwoPages { ${page('100', 'a')} ${page('100', 'b')} }`);
+    expect(response.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    expect(response.json.errors[0].message).toMatch(/smaller pages/);
+  });
+
+  it('lets `first` decide: the same two pages of 10 are fine', async () => {
+    const response = await post(`query TwoSmallPages { ${page('10', 'a')} ${page('10', 'b')} }`);
+    expect(response.json.errors).toBeUndefined();
+  });
+
+  it('counts a `first` from a variable at its worst (100), since variables are not known yet', async () => {
+    const response = await post(`query TwoPages($n: Int!) { ${page('$n', 'a')} ${page('$n', 'b')} }`, { n: 1 });
+    expect(response.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('refuses an exponential fragment expansion quickly instead of walking it', async () => {
+    // F0 spreads F1 twice, F1 spreads F2 twice, … : 2^30 fields once expanded.
+    const levels = 30;
+    const fragments = Array.from({ length: levels }, (_, i) =>
+      i === levels - 1 ? `fragment F${i} on Query { __typename }` : `fragment F${i} on Query { ...F${i + 1} ... on Query { ...F${i + 1} } }`,
+    );
+    const response = await post(`query Bomb { ...F0 } ${fragments.join(' ')}`);
+    expect(response.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('answers a fragment cycle with BAD_USER_INPUT (graphql-js rule), not a crash', async () => {
+    const response = await post(`query Cycle { ...A } fragment A on Query { ...B } fragment B on Query { ...A }`);
+    expect(response.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('depth', () => {
+  // The served schema has no recursive type yet (only introspection recurses, and that has
+  // its own limit below), so depth is shown on a schema that can nest without end.
+  const recursive = buildSchema(`type Query { node: Node } type Node { name: String child: Node }`);
+  const nested = (levels: number) => `{ ${'node { '.repeat(1)}${'child { '.repeat(levels - 2)}name${' }'.repeat(levels - 1)} }`;
+  const errorsFor = (query: string) => validate(recursive, parse(query), [queryLimitsRule]);
+
+  it(`allows ${LIMITS.maxDepth} levels`, () => {
+    expect(errorsFor(nested(LIMITS.maxDepth))).toEqual([]);
+  });
+
+  it(`refuses ${LIMITS.maxDepth + 1} levels with QUERY_TOO_COMPLEX, counting fragments where they are spread`, () => {
+    const [error] = errorsFor(nested(LIMITS.maxDepth + 1));
+    expect(error.message).toMatch(/levels deep/);
+    expect((error.originalError as { code?: string }).code).toBe('QUERY_TOO_COMPLEX');
+    const viaFragment = `{ node { ...Deep } } fragment Deep on Node { ${'child { '.repeat(LIMITS.maxDepth - 1)}name${' }'.repeat(LIMITS.maxDepth - 1)} }`;
+    expect(errorsFor(viaFragment)).toHaveLength(1);
+  });
+});
+
+describe('introspection', () => {
+  it('is on by default, and the standard introspection query (what GraphiQL and codegen send) passes the limits', async () => {
+    const response = await post(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, inputValueDeprecation: true }));
+    expect(response.json.errors).toBeUndefined();
+    expect(response.json.data.__schema.queryType.name).toBe('Query');
+  });
+
+  it('refuses introspection nested deeper than the standard query', async () => {
+    const response = await post(`{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }`);
+    expect(response.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    expect(response.json.errors[0].message).toMatch(/introspection/);
+  });
+
+  it('refuses more than one introspection field per operation', async () => {
+    const response = await post(`{ a: __schema { types { name } } b: __schema { types { name } } }`);
+    expect(response.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('INTROSPECTION=false refuses it (and ordinary queries still work)', async () => {
+    const closed = await startGateway({ introspection: false });
+    try {
+      const app = await closed.createApp('Closed');
+      const headers = { 'x-api-key': app.publishableKey };
+      const refused = await postRaw(closed.url, JSON.stringify({ query: '{ __schema { queryType { name } } }' }), headers);
+      expect(refused.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      expect(refused.json.errors[0].message).toMatch(/introspection/i);
+      expect(refused.json.data).toBeUndefined();
+      const typeQuery = await postRaw(closed.url, JSON.stringify({ query: '{ __type(name: "User") { name } }' }), headers);
+      expect(typeQuery.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      const ok = await postRaw(closed.url, JSON.stringify({ query: '{ checkEmail(email: "ada@example.com") { exists } }' }), headers);
+      expect(ok.json).toEqual({ data: { checkEmail: { exists: false } } });
+    } finally {
+      await closed.close();
+    }
+  });
+});
+
+describe('request size and batching (HTTP front)', () => {
+  it('accepts a body just under the limit', async () => {
+    const response = await post('query Padded { __typename }', { pad: 'p'.repeat(gw.gateway.config.bodyLimitBytes - 200) });
+    expect(response.status).toBe(200);
+  });
+
+  it('answers a body over the limit with 413 and a coded error', async () => {
+    const response = await post('query Padded { __typename }', { pad: 'p'.repeat(gw.gateway.config.bodyLimitBytes) });
+    expect(response.status).toBe(413);
+    expect(response.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('answers an over-limit body sent without a Content-Length (chunked) with 413', async () => {
+    const chunk = 'x'.repeat(16 * 1024);
+    const big = JSON.stringify({ query: '{ __typename }', variables: { pad: chunk.repeat(8) } });
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < big.length; i += chunk.length) controller.enqueue(new TextEncoder().encode(big.slice(i, i + chunk.length)));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+  });
+
+  it('refuses a batch (JSON array), even of one operation', async () => {
+    const response = await postRaw(gw.url, JSON.stringify([{ query: '{ __typename }' }]), { 'x-api-key': key });
+    expect(response.status).toBe(400);
+    expect(response.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(response.json.errors[0].message).toMatch(/Batched/);
+  });
+});
+
+describe('input hygiene', () => {
+  it('refuses a NUL character in variables with BAD_USER_INPUT naming the field, before any resolver', async () => {
+    const response = await post('mutation C($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+      input: { email: 'nul@example.com', phoneNumbers: [{ phoneNumber: '+35799478230', phoneType: 'mobile\u0000' }] },
+    });
+    expect(response.status).toBe(400);
+    expect(response.json.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'phoneNumbers.0.phoneType' });
+    const lookup = await post('query U($email: String) { user(email: $email) { id } }', { email: 'nul@example.com' });
+    expect(lookup.json.data.user).toBeNull();
+  });
+
+  it('refuses an escaped NUL in a string literal', async () => {
+    const response = await post('{ checkEmail(email: "a\\u0000@example.com") { exists } }');
+    expect(response.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(response.json.errors[0].message).toMatch(/NUL/);
+  });
+
+  it('answers a subscription (this API has none) with BAD_USER_INPUT, not INTERNAL', async () => {
+    const response = await post('subscription { checkEmail(email: "a@example.com") { exists } }');
+    expect(response.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(response.json.errors[0].message).toMatch(/no subscription/);
+  });
+});

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, openOrm, parsePostgresUrl } from '../src/db/orm';
+import { apolloClient, run, type Client } from './helpers/client';
+import { CREATE_USER } from './helpers/documents';
+import { startGateway, TEST_DATABASE_URL, type TestGateway } from './helpers/gateway';
+import { REGISTER } from './helpers/session-documents';
+
+/**
+ * Storage behaviour that differs between SQLite and PostgreSQL and must not show through the
+ * API (SPEC §8: the same suite passes on both). Runs in both passes of `npm test`.
+ */
+let gw: TestGateway;
+let partner: Client;
+let frontend: Client;
+let seq = 0;
+const unique = () => `${Date.now()}${++seq}`;
+
+beforeAll(async () => {
+  gw = await startGateway();
+  const app = await gw.createApp('Storage');
+  partner = apolloClient(gw.url, { 'x-api-key': app.secretKey });
+  frontend = apolloClient(gw.url, { 'x-api-key': app.publishableKey });
+});
+afterAll(() => gw.close());
+
+describe(`unique violations name the right field (${TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite'})`, () => {
+  // The database's error message starts with the failed INSERT, whose column list names every
+  // unique column; only the violated constraint may decide the answer.
+  it('answers PHONE_TAKEN, not EMAIL_TAKEN, for a duplicate phone of an account that also has an email', async () => {
+    const phone = `+4479111${String(seq++).padStart(5, '0')}`;
+    expect((await run(partner, CREATE_USER, { input: { email: `p1-${unique()}@example.com`, phoneNumber: phone } })).errors).toEqual([]);
+    const again = await run(partner, CREATE_USER, { input: { email: `p2-${unique()}@example.com`, phoneNumber: phone } });
+    expect(again.code).toBe('PHONE_TAKEN');
+    expect(again.errors[0].extensions!.field).toBe('phoneNumber');
+    const registered = await run(frontend, REGISTER, { input: { email: `p3-${unique()}@example.com`, password: 'correct horse battery', phoneNumber: phone } });
+    expect(registered.code).toBe('PHONE_TAKEN');
+  });
+
+  it('answers BAD_USER_INPUT on externalId for a duplicate external id of an account with email and phone', async () => {
+    const externalId = `ext-${unique()}`;
+    expect((await run(partner, CREATE_USER, { input: { email: `e1-${unique()}@example.com`, externalId } })).errors).toEqual([]);
+    const again = await run(partner, CREATE_USER, { input: { email: `e2-${unique()}@example.com`, phoneNumber: '+35799000111', externalId } });
+    expect(again.code).toBe('BAD_USER_INPUT');
+    expect(again.errors[0].extensions!.field).toBe('externalId');
+  });
+
+  it('answers EMAIL_TAKEN for the same email in another case, with a phone that is free', async () => {
+    const address = `Mixed.Case-${unique()}@Example.com`;
+    expect((await run(partner, CREATE_USER, { input: { email: address } })).errors).toEqual([]);
+    const again = await run(partner, CREATE_USER, { input: { email: address.toLowerCase(), phoneNumber: '+35799000222' } });
+    expect(again.code).toBe('EMAIL_TAKEN');
+  });
+});
+
+describe('DATABASE_URL for PostgreSQL', () => {
+  it('takes ?schema=NAME out of the connection URL, defaults to public, and refuses a name that is no plain identifier', () => {
+    expect(parsePostgresUrl('postgres://u:p@db:5432/gh?schema=tenant_1&sslmode=require')).toEqual({
+      clientUrl: 'postgres://u:p@db:5432/gh?sslmode=require',
+      schema: 'tenant_1',
+    });
+    expect(parsePostgresUrl('postgresql://db/gh').schema).toBe('public');
+    expect(() => parsePostgresUrl('postgres://db/gh?schema=x";drop')).toThrow(/schema must be/);
+  });
+
+  it.skipIf(!TEST_DATABASE_URL)('migrates a fresh schema once when instances start together (the others wait, then find nothing pending)', async () => {
+    const url = new URL(TEST_DATABASE_URL!);
+    url.searchParams.set('schema', `gh_${randomBytes(6).toString('hex')}`);
+    const orms = await Promise.all([1, 2, 3].map(() => openOrm({ databaseUrl: url.toString() })));
+    try {
+      const applied = await Promise.all(orms.map((orm) => migrate(orm)));
+      const counts = applied.map((names) => names.length).sort();
+      expect(counts.slice(0, 2)).toEqual([0, 0]);
+      expect(counts[2]).toBeGreaterThan(0);
+    } finally {
+      await orms[0].em.getConnection().execute(`drop schema if exists "${url.searchParams.get('schema')}" cascade`);
+      await Promise.all(orms.map((orm) => orm.close(true)));
+    }
+  });
+});
