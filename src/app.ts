@@ -15,7 +15,7 @@ import { SingleUseTokens } from './identity/single-use-tokens';
 import { LoginService } from './identity/login';
 import { ChallengeStore, OtpCodeRegistration, OtpService } from './identity/otp';
 import { PasswordHasher } from './identity/passwords/hasher';
-import { closeRedis, connectRedis, createLimiter, memoryLimiterFactory, redisLimiterFactory } from './identity/rate-limit';
+import { closeRedis, connectRedis, createLimiter, memoryLimiterFactory, redisLimiterFactory, CallLimiter } from './identity/rate-limit';
 import { RegistrationService } from './identity/registration';
 import { ServerSecrets } from './identity/server-secrets';
 import { SessionService } from './identity/sessions';
@@ -69,6 +69,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   // One-time codes (SPEC §3, §4.3) and their delivery (SPEC §6); hourly send counts on the limiter factory.
   const courier = createCourier(config, { apps, clock, logger });
   const challenges = new ChallengeStore(clock, secrets, courier, limiterFactory);
+  const callLimits = new CallLimiter(limiterFactory);
   const otp = new OtpService(users, sessions, challenges);
   const sendResetMail: ResetMailer = async (em, tenant, user, link, expiresInSeconds) => {
     await courier.send(em, { appId: tenant.app.id, channel: 'EMAIL', to: user.email!, template: 'password-reset', vars: { link, expiresInSeconds }, settings: tenant.settings });
@@ -92,6 +93,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     registration,
     courier,
     otp,
+    callLimits,
     credentials: new CredentialService(users, hasher, sessions),
     passwordReset: new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail),
     autologin: new AutologinService(apps, users, singleUse, sessions),
@@ -106,6 +108,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   await migrate(orm);
   const services = createServices(config, orm, options);
   services.metrics = createMetrics(); // per gateway: tests run several in one process
+  services.courier.onDelivered = (channel) => services.metrics?.codesSent.inc({ channel: channel.toLowerCase() });
   await Promise.all([services.signingKeys.init(), services.hasher.prepare()]);
   const graphql = await createGraphQLHandler(buildServedSchema(), services);
 

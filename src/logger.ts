@@ -1,3 +1,4 @@
+import { DriverException } from '@mikro-orm/core';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
@@ -12,6 +13,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'gatehouse' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: safeError, cause: safeError },
       redact: {
         paths: [
           'password', '*.password', 'newPassword', 'currentPassword', 'code', '*.code', 'token', '*.token',
@@ -23,4 +25,17 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     },
     destination,
   );
+}
+
+/**
+ * Errors as the log may show them. A database driver's message quotes the failed statement
+ * with its bound values (emails, password hashes), so for those only the kind, the driver's
+ * code and the violated constraint are kept; other errors keep message and stack.
+ */
+export function safeError(error: unknown): unknown {
+  if (error instanceof DriverException) {
+    const { code, sqlState, constraint } = error as DriverException & { constraint?: string };
+    return { type: error.name, code, sqlState, constraint, message: 'database error (statement and values withheld)' };
+  }
+  return pino.stdSerializers.err(error as Error);
 }

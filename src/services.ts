@@ -16,6 +16,7 @@ import type { ServerSecrets } from './identity/server-secrets';
 import type { SessionService } from './identity/sessions';
 import type { JwtService } from './identity/tokens/jwt';
 import type { SigningKeys } from './identity/tokens/signing-keys';
+import type { CallLimiter } from './identity/rate-limit';
 import type { UserService } from './identity/users';
 import type { Logger } from './logger';
 import type { Metrics } from './server/metrics';
@@ -40,6 +41,7 @@ export interface Services {
   /** Delivery of codes and links: SMTP, SMS webhook, development outbox (SPEC §6). */
   courier: Courier;
   otp: OtpService;
+  callLimits: CallLimiter;
   credentials: CredentialService;
   passwordReset: PasswordResetService;
   autologin: AutologinService;

@@ -85,6 +85,8 @@ describe.skipIf(Boolean(TEST_DATABASE_URL))('crash safety (SPEC §8)', () => {
     }
     // Still writable after the crash (no stale lock, WAL recovered).
     expect((await gql(second.url, secretKey!, CREATE, { input: { email: 'after-crash@example.com' } })).errors).toBeUndefined();
+    const stopped = new Promise((resolve) => second.child.once('exit', resolve));
     second.child.kill('SIGTERM');
+    await stopped;
   }, 90_000);
 });

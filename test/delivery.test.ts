@@ -13,7 +13,9 @@ import { createLogger } from '../src/logger';
 import { apolloClient, run } from './helpers/client';
 import { startSmsPeer, startSmtpPeer, type SmsPeer, type SmtpPeer } from './helpers/delivery-peers';
 import { startGateway, type TestGateway } from './helpers/gateway';
-import { CHECK_EMAIL, FIND_USER, REGISTER, REQUEST_OTP, VALIDATE_OTP } from './helpers/otp-documents';
+import { FIND_USER, REQUEST_OTP, VALIDATE_OTP } from './helpers/otp-documents';
+import { REGISTER } from './helpers/session-documents';
+import { CHECK_EMAIL } from './helpers/documents';
 
 const exec = promisify(execFile);
 const SMS_SECRET = 'delivery-test-secret';

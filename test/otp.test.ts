@@ -4,9 +4,9 @@ import { OtpChallenge } from '../src/db/entities';
 import { apolloClient, run, type Client } from './helpers/client';
 import { startSmsPeer, startSmtpPeer, type SmsPeer, type SmtpPeer } from './helpers/delivery-peers';
 import { startGateway, type TestApp, type TestGateway } from './helpers/gateway';
-import {
-  CHANGE_PASSWORD, CHECK_EMAIL, FIND_USER, LOGIN, ME, REGISTER, REQUEST_OTP, VALIDATE_OTP,
-} from './helpers/otp-documents';
+import { FIND_USER, REQUEST_OTP, VALIDATE_OTP } from './helpers/otp-documents';
+import { CHANGE_PASSWORD, LOGIN, ME, REGISTER } from './helpers/session-documents';
+import { CHECK_EMAIL } from './helpers/documents';
 
 const SMS_SECRET = 'test-sms-webhook-secret';
 let gw: TestGateway;

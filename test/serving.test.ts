@@ -1,7 +1,9 @@
 import { gql } from '@apollo/client/core';
 import { GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { AppError } from '../src/errors';
+import { safeError } from '../src/logger';
 import { formatError } from '../src/graphql/format-error';
 import { apolloClient, run } from './helpers/client';
 import { startGateway, type TestGateway } from './helpers/gateway';
@@ -45,5 +47,16 @@ describe('the error formatter (the one place errors are mapped)', () => {
     const cause = new AppError('TOO_MANY_ATTEMPTS', 'Too many attempts', { retryAfter: 30, secret: 'x' });
     const error = new GraphQLError(cause.message, { originalError: cause });
     expect(formatError({ message: error.message }, error).extensions).toEqual({ code: 'TOO_MANY_ATTEMPTS', retryAfter: 30 });
+  });
+});
+
+describe('logging', () => {
+  it('never logs the SQL and bound values of a database error', () => {
+    const driverError = Object.assign(new Error("insert into `user` (`email`, `password_hash`) values ('ada@example.com', '$argon2id$v=19$secret') - UNIQUE constraint failed"), { code: 'SQLITE_CONSTRAINT' });
+    const logged = JSON.stringify(safeError(new UniqueConstraintViolationException(driverError)));
+    expect(logged).not.toContain('ada@example.com');
+    expect(logged).not.toContain('argon2id');
+    expect(logged).toContain('UniqueConstraintViolationException');
+    expect(JSON.stringify(safeError(new Error('plain failure')))).toContain('plain failure');
   });
 });

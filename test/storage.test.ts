@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openOrm, parsePostgresUrl } from '../src/db/orm';
 import { apolloClient, run, type Client } from './helpers/client';
 import { CREATE_USER } from './helpers/documents';
-import { startGateway, TEST_DATABASE_URL, type TestGateway } from './helpers/gateway';
+import { dropSchema, startGateway, TEST_DATABASE_URL, type TestGateway } from './helpers/gateway';
 import { REGISTER } from './helpers/session-documents';
 
 /**
@@ -73,8 +73,8 @@ describe('DATABASE_URL for PostgreSQL', () => {
       expect(counts.slice(0, 2)).toEqual([0, 0]);
       expect(counts[2]).toBeGreaterThan(0);
     } finally {
-      await orms[0].em.getConnection().execute(`drop schema if exists "${url.searchParams.get('schema')}" cascade`);
       await Promise.all(orms.map((orm) => orm.close(true)));
+      await dropSchema(url.toString());
     }
   });
 });

@@ -24,6 +24,11 @@ export interface Config {
   /** Request body limit in bytes (SPEC §7: 100 KB). */
   bodyLimitBytes: number;
   introspection: boolean;
+  /**
+   * Behind one load balancer that appends the client address to X-Forwarded-For: per-IP
+   * limits then use that address instead of the balancer's.
+   */
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -70,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.LOG_LEVEL || 'info',
     bodyLimitBytes: intVar(env, 'BODY_LIMIT_BYTES', 100 * 1024, 1024, 10 * 1024 * 1024),
     introspection: boolVar(env, 'INTROSPECTION', true),
+    trustProxy: boolVar(env, 'TRUST_PROXY', false),
     ...overrides,
   };
   if (env.SIGNING_ALG && env.SIGNING_ALG !== 'ES256' && env.SIGNING_ALG !== 'RS256') {

@@ -103,8 +103,14 @@ export async function openOrm(config: Pick<Config, 'databaseUrl'>): Promise<Mikr
  *
  * PostgreSQL: a fresh `?schema=NAME` is created first, and the whole run holds a transaction
  * advisory lock on the schema's name, so instances starting at once (a rolling deploy) apply
- * the migrations exactly once: the others wait, then find nothing pending.
+ * the migrations exactly once: the others wait, then find nothing pending. It also holds
+ * SCHEMA_DDL_LOCK shared: the migrator lists the tables of every schema in the database,
+ * which fails if one is dropped meanwhile, so whoever drops a schema of ours (the tests, see
+ * test/helpers/gateway.ts) takes that lock exclusively.
  */
+/** Advisory lock (hashtext of this) that migrations hold shared and schema drops exclusively. */
+export const SCHEMA_DDL_LOCK = 'gatehouse-schema-ddl';
+
 export async function migrate(orm: MikroORM): Promise<string[]> {
   const schema = orm.config.get('schema');
   if (!schema) {
@@ -118,6 +124,7 @@ export async function migrate(orm: MikroORM): Promise<string[]> {
     await connection.execute(sql).catch(() => connection.execute(sql));
   }
   return connection.transactional(async (trx) => {
+    await connection.execute('select pg_advisory_xact_lock_shared(hashtext(?))', [SCHEMA_DDL_LOCK], 'all', trx);
     await connection.execute('select pg_advisory_xact_lock(hashtext(?))', [`gatehouse-migrate:${schema}`], 'all', trx);
     const applied = await orm.getMigrator().up({ transaction: trx });
     return applied.map((m) => m.name);

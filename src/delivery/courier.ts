@@ -40,6 +40,9 @@ export class Courier {
     private readonly logger: Logger,
   ) {}
 
+  /** Called after each delivered message (metrics count codes and links sent by channel). */
+  onDelivered?: (channel: DeliveryChannelName) => void;
+
   /** Whether a channel has an adapter (in production only the configured providers). */
   canSend(channel: DeliveryChannelName): boolean {
     return Boolean(this.transports[channel]);
@@ -61,6 +64,7 @@ export class Courier {
       throw new AppError('DELIVERY_FAILED', `The ${label} could not be sent; try again later`);
     }
     this.logger.info(meta, 'message delivered');
+    this.onDelivered?.(request.channel);
     return { channel: request.channel, via: transport.name };
   }
 

@@ -3,6 +3,7 @@ import { applyMiddleware } from 'graphql-middleware';
 import { buildSchemaSync } from 'type-graphql';
 import { RESOLVERS } from './resolvers';
 import { buildPermissions } from './permissions';
+import { callLimitMiddleware } from './call-limits';
 
 /** The schema as the code declares it: what schema.graphql shows and codegen reads. */
 export function buildBareSchema(): GraphQLSchema {
@@ -16,7 +17,8 @@ export function buildBareSchema(): GraphQLSchema {
 /** The served schema: the same, with the shield wrapped around every field. */
 export function buildServedSchema(): GraphQLSchema {
   const schema = buildBareSchema();
-  return applyMiddleware(schema, buildPermissions(schema));
+  // The shield first (outermost): a refused call spends no rate-limit budget.
+  return applyMiddleware(schema, buildPermissions(schema), callLimitMiddleware);
 }
 
 export function printSchemaFile(schema: GraphQLSchema): string {

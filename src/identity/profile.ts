@@ -38,6 +38,9 @@ export interface PhoneNumberInputData {
   preferenceFlags?: string[] | null;
 }
 
+/** A profile's phone list is for a person's few numbers, not a bulk store. */
+const MAX_PHONE_NUMBERS = 10;
+
 const TEXT_LIMITS: [keyof ProfileData, number][] = [
   ['firstName', 100], ['lastName', 100], ['title', 50], ['gender', 20], ['address', 255],
   ['city', 100], ['state', 100], ['zip', 20], ['dma', 20], ['locale', 35],
@@ -88,6 +91,9 @@ export function applyProfile(user: User, data: ProfileData, settings: AppSetting
   if (data.optInEmail) user.optInEmail = data.optInEmail;
   if (data.optInSms) user.optInSms = data.optInSms;
   if (data.optInPush) user.optInPush = data.optInPush;
+  if (data.phoneNumbers && data.phoneNumbers.length > MAX_PHONE_NUMBERS) {
+    throw badInput(prefix + 'phoneNumbers', `at most ${MAX_PHONE_NUMBERS} phone numbers`);
+  }
   if (data.phoneNumbers !== undefined) {
     user.phoneNumbers = (data.phoneNumbers ?? []).map((entry, i) => toPhoneEntry(entry, `${prefix}phoneNumbers.${i}`, user));
   }

@@ -94,3 +94,24 @@ export function createLimiter(factory: LimiterFactory, spec: LimitSpec): Attempt
     },
   };
 }
+
+/**
+ * Per-IP calls per operation per minute (SPEC §3: generous by default, per-app setting
+ * `ipRateLimitPerMinute`). One counter with a ceiling far above any app's limit, compared with
+ * the calling app's own limit, so apps can differ without one limiter each.
+ */
+export class CallLimiter {
+  private readonly limiter: RateLimiterAbstract;
+
+  constructor(factory: LimiterFactory) {
+    this.limiter = factory({ name: 'calls', points: 1_000_000_000, durationSeconds: 60 });
+  }
+
+  async take(appId: string, operation: string, ip: string, perMinute: number): Promise<void> {
+    const res = await this.limiter.consume(`${appId}:${operation}:${ip}`);
+    if (res.consumedPoints > perMinute) {
+      const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+      throw new AppError('TOO_MANY_ATTEMPTS', `Too many ${operation} calls from this address; try again in ${retryAfter} s`, { retryAfter });
+    }
+  }
+}

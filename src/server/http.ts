@@ -25,7 +25,7 @@ export function createHttpServer(services: Services, graphql: GraphQLHandler, ro
     const q = url.indexOf('?');
     const info: RequestInfo = {
       requestId,
-      ip: req.socket.remoteAddress ?? 'unknown',
+      ip: clientIp(req, config.trustProxy),
       origin: typeof req.headers.origin === 'string' ? req.headers.origin : null,
       path: q === -1 ? url : url.slice(0, q),
       search: q === -1 ? '' : url.slice(q),
@@ -71,4 +71,16 @@ export function createHttpServer(services: Services, graphql: GraphQLHandler, ro
   const server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 65_000;
   return server;
+}
+
+/**
+ * The client's address for per-IP limits. Only with TRUST_PROXY is X-Forwarded-For read, and
+ * then only its last entry: the one our own balancer appended (earlier ones are client-made).
+ */
+function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  const socket = req.socket.remoteAddress ?? 'unknown';
+  if (!trustProxy) return socket;
+  const forwarded = req.headers['x-forwarded-for'];
+  const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? '').split(',').map((s) => s.trim()).filter(Boolean).at(-1);
+  return last && last.length <= 64 ? last : socket;
 }

@@ -17,7 +17,7 @@ export interface GqlResult<T = Record<string, any>> {
 export function apolloClient(url: string, headers: Record<string, string> = {}) {
   return new ApolloClient({
     link: new HttpLink({ uri: `${url}/graphql`, headers, fetch }),
-    cache: new InMemoryCache({ addTypename: false }),
+    cache: new InMemoryCache(),
     defaultOptions: {
       query: { fetchPolicy: 'no-cache', errorPolicy: 'all' },
       mutate: { fetchPolicy: 'no-cache', errorPolicy: 'all' },
@@ -41,7 +41,7 @@ export async function run<T = Record<string, any>>(client: Client, document: Doc
       ? await client.mutate({ mutation: document, variables })
       : await client.query({ query: document, variables });
     const errors = ((result as { errors?: GqlError[] }).errors ?? []) as GqlError[];
-    return { data: result.data as T, errors, code: errors[0]?.extensions?.code };
+    return { data: withoutTypename(result.data) as T, errors, code: errors[0]?.extensions?.code };
   } catch (error) {
     const networkError = (error as { networkError?: { result?: { errors?: GqlError[] } } }).networkError;
     const graphQLErrors = (error as { graphQLErrors?: GqlError[] }).graphQLErrors ?? [];
@@ -49,6 +49,15 @@ export async function run<T = Record<string, any>>(client: Client, document: Doc
     if (!errors.length) throw error;
     return { data: null, errors, code: errors[0]?.extensions?.code };
   }
+}
+
+/** Apollo Client adds __typename to every selection; tests compare plain shapes. */
+function withoutTypename(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutTypename);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([key]) => key !== '__typename').map(([key, v]) => [key, withoutTypename(v)]));
+  }
+  return value;
 }
 
 /** Plain HTTP POST for what Apollo Client cannot send (bad JSON, huge bodies, odd headers). */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, type Gateway } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
-import { parsePostgresUrl } from '../../src/db/orm';
+import { parsePostgresUrl, SCHEMA_DDL_LOCK } from '../../src/db/orm';
 import { ShiftedClock } from '../../src/identity/clock';
 
 export interface TestApp {
@@ -112,8 +112,12 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Sta
   };
 }
 
-/** Drops a test schema (only ever a `gh_…` one this helper created; never `public`). */
-async function dropSchema(databaseUrl: string): Promise<void> {
+/**
+ * Drops a test schema (only ever a `gh_…` one; never `public`), holding SCHEMA_DDL_LOCK
+ * exclusively so that no gateway starting meanwhile (in this run or another one on the same
+ * database) has its migrator trip over a half-dropped schema.
+ */
+export async function dropSchema(databaseUrl: string): Promise<void> {
   const { clientUrl, schema } = parsePostgresUrl(databaseUrl);
   if (!/^gh_[0-9a-f]+$/.test(schema)) throw new Error(`refusing to drop schema ${schema}`);
   const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
@@ -126,7 +130,11 @@ async function dropSchema(databaseUrl: string): Promise<void> {
     debug: false,
   });
   try {
-    await orm.em.getConnection().execute(`drop schema if exists "${schema}" cascade`);
+    const connection = orm.em.getConnection();
+    await connection.transactional(async (trx) => {
+      await connection.execute('select pg_advisory_xact_lock(hashtext(?))', [SCHEMA_DDL_LOCK], 'all', trx);
+      await connection.execute(`drop schema if exists "${schema}" cascade`, [], 'all', trx);
+    });
   } finally {
     await orm.close(true);
   }

@@ -18,9 +18,12 @@ export const AUTH_FIELDS = gql`
 export const REGISTER = gql`
   mutation Register($input: RegisterInput!) {
     register(input: $input) {
-      user { id email referrerCode }
+      user {
+        id email emailVerified phoneNumber phoneVerified firstName lastName referrerCode
+        phoneNumbers { phoneNumber verifiedOwnership }
+      }
       auth { ...AuthFields }
-      verification { channel destination expiresIn }
+      verification { channel destination expiresIn expiresAt }
     }
   }
   ${AUTH_FIELDS}
@@ -37,7 +40,7 @@ export const LOGOUT = gql`
   mutation Logout($allSessions: Boolean) { logout(allSessions: $allSessions) }
 `;
 export const ME = gql`
-  query Me { me { id email firstName lastName phoneNumber hasPassword } }
+  query Me { me { id email emailVerified firstName lastName phoneNumber phoneVerified hasPassword } }
 `;
 export const UPDATE_PROFILE = gql`
   mutation UpdateProfile($input: ProfileInput!) { updateProfile(input: $input) { id firstName city } }

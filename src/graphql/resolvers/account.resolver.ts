@@ -3,7 +3,7 @@ import { tenantOf, type RequestContext } from '../context';
 import { AutologinInput, LegalAgreementInput, RequestPasswordResetInput, ResetPasswordInput } from '../inputs/account.input';
 import { AutologinResult, LegalAgreementAcceptance, PasswordResetRequest } from '../types/account.type';
 import { AuthPayload } from '../types/auth.type';
-import { bearerOf, signInMeta } from './helpers';
+import { bearerOf, countedLogin, signInMeta } from './helpers';
 
 /** Password reset, autologin tickets and legal acceptance (SPEC §4.5, §4.7, §4.8). */
 @Resolver()
@@ -29,7 +29,7 @@ export class AccountResolver {
   @Mutation(() => AuthPayload, { description: 'Turn an autologin ticket into a session (once, within 5 minutes).' })
   async exchangeLoginTicket(@Arg('lt', () => String) lt: string, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
     const tenant = tenantOf(ctx);
-    const result = await ctx.services.autologin.exchange(ctx.em, tenant, lt, signInMeta(ctx));
+    const result = await countedLogin(ctx, ctx.services.autologin.exchange(ctx.em, tenant, lt, signInMeta(ctx)));
     ctx.revealedUserIds.add(result.user.id);
     return AuthPayload.from(result, tenant.settings);
   }

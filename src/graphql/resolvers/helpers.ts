@@ -2,6 +2,21 @@ import { AppError } from '../../errors';
 import type { SignInMeta } from '../../identity/sessions';
 import type { Caller, RequestContext } from '../context';
 
+/**
+ * Counts a sign-in attempt by result (`success`, or the error code) in the metrics, whatever
+ * the flow (password, code, login ticket).
+ */
+export async function countedLogin<T>(ctx: RequestContext, attempt: Promise<T>): Promise<T> {
+  try {
+    const result = await attempt;
+    ctx.services.metrics?.logins.inc({ result: 'success' });
+    return result;
+  } catch (error) {
+    ctx.services.metrics?.logins.inc({ result: error instanceof AppError ? error.code : 'error' });
+    throw error;
+  }
+}
+
 /** What a new session records about the client. */
 export function signInMeta(ctx: RequestContext): SignInMeta & { ip: string } {
   return { ip: ctx.ip, userAgent: ctx.userAgent };

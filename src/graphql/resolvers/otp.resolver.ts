@@ -3,7 +3,7 @@ import { tenantOf, type RequestContext } from '../context';
 import { RequestOtpInput, ValidateOtpInput } from '../inputs/otp.input';
 import { AuthPayload } from '../types/auth.type';
 import { OtpRequest } from '../types/otp.type';
-import { signInMeta } from './helpers';
+import { countedLogin, signInMeta } from './helpers';
 
 @Resolver()
 export class OtpResolver {
@@ -20,7 +20,7 @@ export class OtpResolver {
   })
   async validateOtp(@Arg('input', () => ValidateOtpInput) input: ValidateOtpInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
     const tenant = tenantOf(ctx);
-    const result = await ctx.services.otp.validate(ctx.em, tenant, input, signInMeta(ctx));
+    const result = await countedLogin(ctx, ctx.services.otp.validate(ctx.em, tenant, input, signInMeta(ctx)));
     ctx.revealedUserIds.add(result.user.id);
     return AuthPayload.from(result, tenant.settings);
   }

@@ -11,6 +11,7 @@ export class RegistrationResolver {
     const tenant = tenantOf(ctx);
     const outcome = await ctx.services.registration.register(ctx.em, tenant, input, signInMeta(ctx));
     ctx.revealedUserIds.add(outcome.user.id);
+    ctx.services.metrics?.signups.inc();
     return RegistrationResult.from(outcome, tenant.settings);
   }
 }

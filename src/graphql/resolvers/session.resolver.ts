@@ -2,14 +2,14 @@ import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import { tenantOf, type RequestContext } from '../context';
 import { LoginInput } from '../inputs/auth.input';
 import { AuthPayload } from '../types/auth.type';
-import { bearerOf, signInMeta } from './helpers';
+import { bearerOf, countedLogin, signInMeta } from './helpers';
 
 @Resolver()
 export class SessionResolver {
   @Mutation(() => AuthPayload, { description: 'Email or phone + password. Wrong email or password: INVALID_CREDENTIALS.' })
   async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
     const tenant = tenantOf(ctx);
-    const result = await ctx.services.login.login(ctx.em, tenant, input, { ...signInMeta(ctx), scope: input.scope });
+    const result = await countedLogin(ctx, ctx.services.login.login(ctx.em, tenant, input, { ...signInMeta(ctx), scope: input.scope }));
     ctx.revealedUserIds.add(result.user.id);
     return AuthPayload.from(result, tenant.settings);
   }
