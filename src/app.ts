@@ -152,7 +152,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     close: async () => {
       await new Promise<void>((resolve) => {
         if (!http.listening) return resolve();
-        http.close(() => resolve());
+        // Stop accepting; requests in flight finish. Keep-alive connections that go idle once
+        // their answer is sent are closed as they do, so close() does not wait for their timeout.
+        const sweep = setInterval(() => http.closeIdleConnections(), 50);
+        http.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
         http.closeIdleConnections();
       });
       await graphql.stop();
