@@ -86,6 +86,128 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
 }`,
     variables: { newUser: { email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace', externalId: 'crm-1815' } },
   },
+  {
+    name: 'Register',
+    description: 'Sign up with email + password and get tokens. Any API key. (Leave out password to get a code instead.)',
+    document: `mutation Register($signUp: RegisterInput!) {
+  register(input: $signUp) {
+    user { id email referrerCode }
+    auth { accessToken refreshToken expiresIn }
+    verification { channel destination expiresIn }
+  }
+}`,
+    variables: { signUp: { email: 'grace@example.com', password: 'a long passphrase', firstName: 'Grace', lastName: 'Hopper' } },
+  },
+  {
+    name: 'Login',
+    description: 'Email or phone + password. Any API key. Put the accessToken in an Authorization: Bearer header for Me.',
+    document: `mutation Login($credentials: LoginInput!) {
+  login(input: $credentials) {
+    accessToken
+    refreshToken
+    expiresIn
+    user { id email }
+  }
+}`,
+    variables: { credentials: { email: 'grace@example.com', password: 'a long passphrase' } },
+  },
+  {
+    name: 'Refresh',
+    description: 'Trade a refresh token for a new pair (the old one stops working). Any API key.',
+    document: `mutation Refresh($refreshToken: String!) {
+  refresh(refreshToken: $refreshToken) {
+    accessToken
+    refreshToken
+  }
+}`,
+    variables: { refreshToken: 'rt_paste-one-here' },
+  },
+  {
+    name: 'Me',
+    description: 'The signed-in customer. Headers: { "Authorization": "Bearer <accessToken>" } and no key.',
+    document: `query Me {
+  me { id email emailVerified firstName lastName legalAccepted }
+}`,
+  },
+  {
+    name: 'RequestOtp',
+    description: 'Send a one-time code (REGISTER, LOGIN or VERIFY). Any API key. In development the code lands in `npx gatehouse outbox`.',
+    document: `mutation RequestOtp($codeRequest: RequestOtpInput!) {
+  requestOtp(input: $codeRequest) {
+    sent
+    channel
+    destination
+    expiresIn
+    resendAfter
+  }
+}`,
+    variables: { codeRequest: { email: 'grace@example.com', purpose: 'LOGIN' } },
+  },
+  {
+    name: 'ValidateOtp',
+    description: 'Sign in with the code. Any API key.',
+    document: `mutation ValidateOtp($codeCheck: ValidateOtpInput!) {
+  validateOtp(input: $codeCheck) {
+    accessToken
+    refreshToken
+    user { id emailVerified }
+  }
+}`,
+    variables: { codeCheck: { email: 'grace@example.com', code: '123456' } },
+  },
+  {
+    name: 'RequestPasswordReset',
+    description: 'Start a reset. With a secret key and sendEmail: false the answer carries the link for your own mailer.',
+    document: `mutation RequestPasswordReset($reset: RequestPasswordResetInput!) {
+  requestPasswordReset(input: $reset) {
+    sent
+    verificationString
+    resetLink
+    expiresIn
+  }
+}`,
+    variables: { reset: { email: 'grace@example.com', sendEmail: false } },
+  },
+  {
+    name: 'ResetPassword',
+    description: 'Set a new password with the verification string (every session ends). Any API key.',
+    document: `mutation ResetPassword($newPassword: ResetPasswordInput!) {
+  resetPassword(input: $newPassword)
+}`,
+    variables: { newPassword: { token: 'prt_paste-one-here', password: 'another long passphrase' } },
+  },
+  {
+    name: 'Autologin',
+    description: 'Find or create a customer by your id and get a one-time login ticket. Secret key (sk_…).',
+    document: `mutation Autologin($promo: AutologinInput!) {
+  autologin(input: $promo) {
+    status
+    registered
+    lt
+    loginUrl
+  }
+}`,
+    variables: { promo: { externalId: 'crm-1906', firstName: 'Grace', lastName: 'Hopper' } },
+  },
+  {
+    name: 'ExchangeLoginTicket',
+    description: 'Turn an autologin ticket into a session. Any API key.',
+    document: `mutation ExchangeLoginTicket($lt: String!) {
+  exchangeLoginTicket(lt: $lt) {
+    accessToken
+    registrationRequired
+  }
+}`,
+    variables: { lt: 'lt_paste-one-here' },
+  },
+  {
+    name: 'AcceptLegalAgreement',
+    description: 'Record that the signed-in customer accepted documents. Bearer token.',
+    document: `mutation AcceptLegalAgreement($legal: LegalAgreementInput!) {
+  acceptLegalAgreement(input: $legal) { id acceptedAt }
+}`,
+    variables: { legal: { deviceUuid: 'device-1', documents: ['terms-v1'] } },
+  },
 ];
 
 /** The asset files the page loads, by the path they are served under. */
