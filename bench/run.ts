@@ -3,6 +3,7 @@
  *
  *   npm run bench -- [--users 100000] [--duration 10] [--connections 50] [--warmup 3]
  *                    [--rounds 3] [--only checkEmail,login,…] [--profile] [--baseline FILE]
+ *                    [--before-build DIR]
  *
  * Starts the gateway, the Apollo reference, the raw floor and the hash bound as child processes
  * on one freshly seeded SQLite file, drives them with autocannon on loopback, alternating
@@ -36,6 +37,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     baseline: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'before-build': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -68,7 +70,7 @@ const ONLY = new Set<ScenarioName>(
   }),
 );
 /** Refresh tokens are single use: enough for the gateway at an assumed ceiling of 5k refreshes/s, plus the `me` tokens. */
-const REFRESH_POOL = flags['refresh-pool'] ? int('refresh-pool', flags['refresh-pool'], 100) : ONLY.has('refresh') ? 5000 * (ROUNDS * DURATION + WARMUP) + 200 : 200;
+const REFRESH_POOL = flags['refresh-pool'] ? int('refresh-pool', flags['refresh-pool'], 100) : ONLY.has('refresh') ? 5000 * (ROUNDS * DURATION + WARMUP) * (flags['before-build'] ? 2 : 1) + 200 : 200;
 
 // ---------------------------------------------------------------------------------------------
 // measuring
@@ -296,6 +298,24 @@ async function alternate(label: string, runners: { name: string; run: Runner }[]
   return runners.map((r, i) => side(r.name, rounds[i]));
 }
 
+/** The scenario's runners, plus the --before-build gateway (same load) when there is one; its side comes back apart. */
+async function scenario(label: string, runners: { name: string; run: Runner }[], load: Load | undefined, before: Server | undefined) {
+  const all = before && load ? [...runners, { name: 'gateway-before', run: (s: number, m: boolean) => drive(before, load, s, m) }] : runners;
+  const sides = await alternate(label, all);
+  const beforeSide = before && load ? sides.pop() : undefined;
+  return { sides, beforeSide };
+}
+
+function withBefore(result: ScenarioResult, beforeSide: Side | undefined): ScenarioResult {
+  if (!beforeSide || !result.gateway) return result;
+  result.references = [...(result.references ?? []), beforeSide];
+  result.extra = {
+    ...result.extra,
+    beforeAfter: `gateway ${fmt(pairedRatio(result.gateway, beforeSide), 2)}× the --before-build gateway in req/s; CPU µs/req ${fmt(beforeSide.cpuUs, 0)} → ${fmt(result.gateway.cpuUs, 0)}`,
+  };
+  return result;
+}
+
 function pairedRatio(gateway: Side, reference: Side): number {
   return median(gateway.rounds.map((g, i) => g.rps / reference.rounds[i].rps));
 }
@@ -371,6 +391,10 @@ async function main(): Promise<void> {
     const profileFile = join(tmpdir(), `gatehouse-gateway-${Date.now()}.cpuprofile`);
     const gateway = await startServer('gateway', flags.profile ? { ...env, BENCH_PROFILE: profileFile } : env);
     servers.push(gateway);
+    // --before-build DIR: another build of the gateway (bench/tsconfig.json compiled from an older
+    // tree, see bench/README.md) run as a third side of every gateway scenario: before/after figures.
+    const before = flags['before-build'] ? await startServer('gateway-before', env, [], flags['before-build']) : undefined;
+    if (before) servers.push(before);
     const apollo = await startServer('apollo-reference', env);
     servers.push(apollo);
     const floor = await startServer('raw-floor', env);
@@ -387,25 +411,25 @@ async function main(): Promise<void> {
     // checkEmail: gateway vs the Apollo reference vs the raw floor
     if (ONLY.has('checkEmail')) {
       log('\ncheckEmail (publishable key)');
-      const [g, a, f] = await alternate('checkEmail', [
+      const { sides: [g, a, f], beforeSide } = await scenario('checkEmail', [
         { name: 'gateway', run: (s, m) => drive(gateway, checkEmailLoad(app), s, m) },
         { name: nameApollo, run: onApollo },
         { name: 'raw-floor', run: (s, m) => drive(floor, checkEmailLoad(app), s, m) },
-      ]);
+      ], checkEmailLoad(app), before);
       const ratio = pairedRatio(g, a);
-      results.push({
+      results.push(withBefore({
         name: 'checkEmail', status: 'ran', gateway: g, references: [a, f], ratio, ratioTo: 'apollo',
         target: '≥0.7×, p99<15ms', met: ratio >= 0.7 && g.p99 < 15,
         extra: { vsFloor: `gateway ${fmt(pairedRatio(g, f), 2)}× raw floor; apollo reference ${fmt(pairedRatio(a, f), 2)}× raw floor` },
-      });
+      }, beforeSide));
     }
 
     // user(email): secret key
     if (ONLY.has('user')) {
       log('\nuser(email) (secret key)');
       const load: Load = { headers: { 'x-api-key': app.secretKey }, next: () => ({ body: gql(FIND_USER, { email: emailOf(randomUser()) }) }) };
-      const [g, a] = await alternate('user', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: nameApollo, run: onApollo }]);
-      results.push({ name: 'user(email)', status: 'ran', gateway: g, references: [a], ratio: pairedRatio(g, a), ratioTo: 'apollo', target: '(none)', met: null });
+      const { sides: [g, a], beforeSide } = await scenario('user', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: nameApollo, run: onApollo }], load, before);
+      results.push(withBefore({ name: 'user(email)', status: 'ran', gateway: g, references: [a], ratio: pairedRatio(g, a), ratioTo: 'apollo', target: '(none)', met: null }, beforeSide));
     }
 
     let nextRefresh = 0;
@@ -414,35 +438,40 @@ async function main(): Promise<void> {
     // bearer me: access tokens minted through refresh (no password hashing needed)
     if (ONLY.has('me')) {
       log('\nme (bearer)');
-      const tokens: string[] = [];
-      for (let i = 0; i < 64; i++) {
-        const response = await fetch(gateway.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-api-key': app.publishableKey },
-          body: gql(REFRESH, { token: takeRefreshToken() }),
-        });
-        const json = (await response.json()) as { data?: { refresh?: { accessToken: string } }; errors?: unknown };
-        if (!json.data?.refresh) throw new Error(`could not mint an access token: ${JSON.stringify(json.errors)}`);
-        tokens.push(json.data.refresh.accessToken);
-      }
-      let k = 0;
-      const body = gql(ME, {});
-      const load: Load = { headers: {}, next: () => ({ body, headers: { authorization: `Bearer ${tokens[k++ % tokens.length]}` } }) };
-      const [g, a] = await alternate('me', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: nameApollo, run: onApollo }]);
+      // Access tokens name their issuer (each server's own URL), so each gateway gets its own.
+      const meLoad = async (server: Server): Promise<Load> => {
+        const tokens: string[] = [];
+        for (let i = 0; i < 64; i++) {
+          const response = await fetch(server.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': app.publishableKey },
+            body: gql(REFRESH, { token: takeRefreshToken() }),
+          });
+          const json = (await response.json()) as { data?: { refresh?: { accessToken: string } }; errors?: unknown };
+          if (!json.data?.refresh) throw new Error(`could not mint an access token: ${JSON.stringify(json.errors)}`);
+          tokens.push(json.data.refresh.accessToken);
+        }
+        let k = 0;
+        const body = gql(ME, {});
+        return { headers: {}, next: () => ({ body, headers: { authorization: `Bearer ${tokens[k++ % tokens.length]}` } }) };
+      };
+      const load = await meLoad(gateway);
+      const beforeLoad = before ? await meLoad(before) : undefined;
+      const { sides: [g, a], beforeSide } = await scenario('me', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: nameApollo, run: onApollo }], beforeLoad, before);
       const ratio = pairedRatio(g, a);
-      results.push({ name: 'me (bearer)', status: 'ran', gateway: g, references: [a], ratio, ratioTo: 'apollo', target: '≥0.4×', met: ratio >= 0.4 });
+      results.push(withBefore({ name: 'me (bearer)', status: 'ran', gateway: g, references: [a], ratio, ratioTo: 'apollo', target: '≥0.4×', met: ratio >= 0.4 }, beforeSide));
     }
 
     // refresh: every request a distinct, never-used refresh token from the pre-minted pool
     if (ONLY.has('refresh')) {
       log('\nrefresh (each request a fresh refresh token)');
       const load: Load = { headers: { 'x-api-key': app.publishableKey }, next: () => ({ body: gql(REFRESH, { token: takeRefreshToken() }) }) };
-      const [g, a] = await alternate('refresh', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: nameApollo, run: onApollo }]);
+      const { sides: [g, a], beforeSide } = await scenario('refresh', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: nameApollo, run: onApollo }], load, before);
       const ratio = pairedRatio(g, a);
-      results.push({
+      results.push(withBefore({
         name: 'refresh', status: 'ran', gateway: g, references: [a], ratio, ratioTo: 'apollo', target: '≥0.15×', met: ratio >= 0.15,
         extra: { pool: `${nextRefresh} of ${refreshTokens.length} pre-minted refresh tokens used${nextRefresh >= refreshTokens.length ? ' — EXHAUSTED, raise --refresh-pool' : ''}` },
-      });
+      }, beforeSide));
     }
 
     // login: distinct users in sequence (per-account limits never meet), vs the hash bound
@@ -453,16 +482,20 @@ async function main(): Promise<void> {
         headers: { 'x-api-key': app.publishableKey },
         next: () => ({ body: gql(LOGIN, { input: { email: emailOf(nextUser++ % Math.floor(USERS / 2)), password: BENCH_PASSWORD } }) }),
       };
-      const [g, h] = await alternate('login', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: 'hash-bound', run: (s) => driveHash(hash, s) }]);
+      const { sides: [g, h], beforeSide } = await scenario('login', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: 'hash-bound', run: (s) => driveHash(hash, s) }], load, before);
       const ratio = pairedRatio(g, h);
-      results.push({ name: 'login', status: 'ran', gateway: g, references: [h], ratio, ratioTo: 'hash', target: '≥0.9×', met: ratio >= 0.9 });
+      results.push(withBefore({ name: 'login', status: 'ran', gateway: g, references: [h], ratio, ratioTo: 'hash', target: '≥0.9×', met: ratio >= 0.9 }, beforeSide));
     }
 
     // requestOtp + validateOtp pairs, when the schema has them
     if (ONLY.has('otp')) results.push(await otpScenario(gateway, app, file));
 
     for (const r of results) if (r.gateway && r.references?.[0] && r.ratio !== undefined) r.cpuRatio = r.references[0].cpuUs / r.gateway.cpuUs;
-    const gatewayRss = Math.max(idleRss.gateway, ...results.flatMap((r) => (r.gateway ? [r.gateway.rssPeakMB] : [])));
+    // The gateway under test (its OTP sides included; not the --before-build one).
+    const gatewayRss = Math.max(
+      idleRss.gateway,
+      ...results.flatMap((r) => [r.gateway, ...(r.references ?? [])].filter((s) => s && (s.server === 'gateway' || s.server.startsWith('gateway '))).map((s) => s!.rssPeakMB)),
+    );
     printTable(results, gatewayRss);
 
     const baseline = flags.baseline ? compareBaseline(flags.baseline, results) : undefined;

@@ -92,14 +92,17 @@ describe.skipIf(Boolean(TEST_DATABASE_URL))('crash safety (SPEC §8)', () => {
     const served = await serve('graceful.db');
     const key = /publishable key:\s+(pk_\S+)/.exec(served.stdout)![1];
     const exit = new Promise<number | null>((resolve) => served.child.once('exit', (code) => resolve(code)));
-    // Each sign-up hashes a password (~20 ms of a core): 30 of them keep the server busy for a while.
-    const inFlight = Array.from({ length: 30 }, (_, i) =>
+    // Each sign-up hashes a password (~20 ms of a core): 80 of them keep two cores busy for
+    // most of a second, so the signal lands while answers are still being worked on. The wait
+    // before it lets every connection be accepted (one not yet accepted would be refused by any
+    // server that stops listening).
+    const inFlight = Array.from({ length: 80 }, (_, i) =>
       gql(served.url, key, REGISTER, { input: { email: `term${i}@example.com`, password: `term password ${i}` } }).then((result) => ({
         result,
         at: Date.now(),
       })),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const signalled = Date.now();
     served.child.kill('SIGTERM');
     const answers = await Promise.all(inFlight);

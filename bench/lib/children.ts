@@ -22,8 +22,8 @@ export function buildServers(): void {
   }
 }
 
-export function serverScript(name: string): string {
-  return join(BUILD_DIR, 'bench', 'servers', `${name}.js`);
+export function serverScript(name: string, buildDir = BUILD_DIR): string {
+  return join(buildDir, 'bench', 'servers', `${name}.js`);
 }
 
 export interface Server {
@@ -36,8 +36,8 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function startServer(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, [...nodeArgs, serverScript(name)], {
+export async function startServer(name: string, env: Record<string, string>, nodeArgs: string[] = [], buildDir = BUILD_DIR): Promise<Server> {
+  const child = spawn(process.execPath, [...nodeArgs, serverScript(name.replace(/-before$/, ''), buildDir)], {
     cwd: REPO,
     env: { ...process.env, ...env },
     // stdout (the gateway's JSON log lines) goes to /dev/null: written, as in production, but not kept.

@@ -53,6 +53,15 @@ export class UserService {
     return this.oneBySql(em, 'app_id = ? and email_key = ?', [tenant.app.id, key]);
   }
 
+  /** `checkEmail`: whether the email has an account, and a social one; one indexed read of one column, no entity built. */
+  async checkEmail(em: EntityManager, tenant: Tenant, email: string): Promise<{ exists: boolean; isSocial: boolean }> {
+    const { key } = normalizeEmail(email, 'email');
+    const row = await em
+      .getConnection()
+      .execute<{ is_social: unknown } | undefined>('select is_social from "user" where app_id = ? and email_key = ? limit 1', [tenant.app.id, key], 'get', em.getTransactionContext());
+    return { exists: row !== undefined, isSocial: row?.is_social === true || Number(row?.is_social) === 1 };
+  }
+
   /**
    * One user by raw SQL on an indexed key, as the same managed entity em.findOne would give
    * (the identity map's copy when this request already holds it). For the hot paths

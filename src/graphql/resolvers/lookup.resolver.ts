@@ -9,8 +9,7 @@ import { UserType } from '../types/user.type';
 export class LookupResolver {
   @Query(() => IdentityCheck, { description: 'Does this email have an account? (SessionM step 1) Any API key.' })
   async checkEmail(@Arg('email', () => String) email: string, @Ctx() ctx: RequestContext): Promise<IdentityCheck> {
-    const user = await ctx.services.users.emailExists(ctx.em, tenantOf(ctx), email);
-    return { exists: Boolean(user), isSocial: Boolean(user?.isSocial) };
+    return ctx.services.users.checkEmail(ctx.em, tenantOf(ctx), email);
   }
 
   @Query(() => IdentityCheck, { description: 'Does this phone number have an account? Any API key.' })
