@@ -19,12 +19,23 @@ export interface KeyOwner {
   keyId: string;
 }
 
+type CachedKey = Record<string, unknown> & { cachedUntil: number };
+const KEY_CACHE_TTL_MS = 5_000;
+const KEY_CACHE_MAX = 10_000;
+
 const KEY_PREFIX: Record<ApiKeyKind, string> = { publishable: 'pk_', secret: 'sk_' };
 /** 24 random bytes = 192 bits, above the 128 the SPEC asks for. */
 const KEY_BYTES = 24;
 
 /** Apps (tenants) and their API keys (SPEC §1). */
 export class AppService {
+  /**
+   * Verified keys (by hash) with their app row, for a few seconds: the key check is one query on
+   * every keyed request. A revocation or settings change made through this process applies at
+   * once; one made by another process (the CLI, another instance) within KEY_CACHE_TTL_MS.
+   */
+  private readonly keyCache = new Map<string, CachedKey>();
+
   /** Parsed settings by app id + updatedAt, so the hot path does not re-validate JSON per request. */
   private readonly settingsCache = new Map<string, { stamp: number; settings: AppSettings }>();
 
@@ -48,6 +59,7 @@ export class AppService {
     app.settings = { ...settings };
     app.updatedAt = this.clock.now();
     await em.flush();
+    this.forgetKeys((cached) => cached.id === appId);
     return settings;
   }
 
@@ -66,6 +78,7 @@ export class AppService {
     if (!key) return false;
     key.revokedAt = this.clock.now();
     await em.flush();
+    this.forgetKeys((cached) => cached.key_id_ === keyId);
     return true;
   }
 
@@ -85,19 +98,38 @@ export class AppService {
   async authenticateKey(em: EntityManager, presented: string): Promise<KeyOwner | null> {
     const kind: ApiKeyKind | null = presented.startsWith('pk_') ? 'publishable' : presented.startsWith('sk_') ? 'secret' : null;
     if (!kind || presented.length > 100) return null;
-    // Raw SQL mapped with em.map: the same row and the same managed App as
-    // em.findOne(ApiKey, …, { populate: ['app'] }), without the ORM's query building, which
-    // cost ~85% of this check on every keyed request (bench/README.md).
-    const row = await em.getConnection().execute<Record<string, unknown> | undefined>(
+    // The row (raw SQL, cached briefly) is mapped with em.map into this request's managed App,
+    // as em.findOne(ApiKey, …, { populate: ['app'] }) would give, without the ORM's query
+    // building, which cost ~85% of this check on every keyed request (bench/README.md).
+    const hash = sha256(presented);
+    const cached = this.keyCache.get(hash);
+    const row = cached && cached.cachedUntil > Date.now() ? cached : await this.loadKey(em, hash);
+    if (!row || row.key_kind_ !== kind) return null;
+    const { key_id_: keyId, key_kind_: _kind, cachedUntil: _until, ...appRow } = row;
+    const app = em.map(App, appRow);
+    return { app, settings: this.settingsOf(app), kind, keyId: String(keyId) };
+  }
+
+  /** One joined read of a live key and its app, remembered for KEY_CACHE_TTL_MS. */
+  private async loadKey(em: EntityManager, hash: string): Promise<CachedKey | undefined> {
+    const fresh = await em.getConnection().execute<Record<string, unknown> | undefined>(
       'select k.id as key_id_, k.kind as key_kind_, a.* from api_key k join app a on a.id = k.app_id where k.key_hash = ? and k.revoked_at is null limit 1',
-      [sha256(presented)],
+      [hash],
       'get',
       em.getTransactionContext(),
     );
-    if (!row || row.key_kind_ !== kind) return null;
-    const { key_id_: keyId, key_kind_: _kind, ...appRow } = row;
-    const app = em.map(App, appRow);
-    return { app, settings: this.settingsOf(app), kind, keyId: String(keyId) };
+    if (!fresh) {
+      this.keyCache.delete(hash);
+      return undefined;
+    }
+    if (this.keyCache.size >= KEY_CACHE_MAX) this.keyCache.clear();
+    const row: CachedKey = { ...fresh, cachedUntil: Date.now() + KEY_CACHE_TTL_MS };
+    this.keyCache.set(hash, row);
+    return row;
+  }
+
+  private forgetKeys(match: (cached: Record<string, unknown>) => boolean): void {
+    for (const [hash, cached] of this.keyCache) if (match(cached)) this.keyCache.delete(hash);
   }
 
   settingsOf(app: App): AppSettings {
