@@ -1,24 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { gatehouse as runCli } from './helpers/cli';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const exec = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
-const env = { ...process.env, GATEHOUSE_FROM_SOURCE: '1', DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, LOG_LEVEL: 'warn' };
-const bin = join(__dirname, '..', 'bin', 'gatehouse.js');
+const databaseUrl = `sqlite:${join(dir, 'cli.db')}`;
 
-async function gatehouse(...args: string[]) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const gatehouse = (...args: string[]) => runCli(databaseUrl, ...args);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

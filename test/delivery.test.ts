@@ -1,15 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../src/app';
 import { loadConfig } from '../src/config';
 import { OtpChallenge, OutboxMessage, User } from '../src/db/entities';
 import { ShiftedClock } from '../src/identity/clock';
 import { createLogger } from '../src/logger';
+import { gatehouse as runCli } from './helpers/cli';
 import { apolloClient, run } from './helpers/client';
 import { startSmsPeer, startSmtpPeer, type SmsPeer, type SmtpPeer } from './helpers/delivery-peers';
 import { startGateway, type TestGateway } from './helpers/gateway';
@@ -17,7 +16,6 @@ import { FIND_USER, REQUEST_OTP, VALIDATE_OTP } from './helpers/otp-documents';
 import { REGISTER } from './helpers/session-documents';
 import { CHECK_EMAIL } from './helpers/documents';
 
-const exec = promisify(execFile);
 const SMS_SECRET = 'delivery-test-secret';
 let n = 0;
 const email = () => `ada+${++n}.${Date.now()}@example.com`;
@@ -182,17 +180,7 @@ describe('the development outbox (SPEC §6) and `gatehouse outbox`', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function gatehouse(...args: string[]) {
-    const bin = join(__dirname, '..', 'bin', 'gatehouse.js');
-    const env = { ...process.env, GATEHOUSE_FROM_SOURCE: '1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { env });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const gatehouse = (...args: string[]) => runCli(databaseUrl, ...args);
 
   it('stores and prints codes with no provider configured; the CLI reads them back by app and address', async () => {
     const { app, publishable } = await gateway.services.apps.createApp(gateway.orm.em.fork(), 'Local', { brandName: 'Local Shop' });

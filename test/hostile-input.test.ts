@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../src/errors';
 import { startGateway, type TestApp, type TestGateway } from './helpers/gateway';
+import { postRaw } from './helpers/client';
 
 /**
  * Hostile input across the operations (SPEC §5, §7): every row answers a 4xx or a GraphQL
@@ -189,15 +190,7 @@ async function send(row: Row) {
   if (key) headers['x-api-key'] = key;
   for (const [name, value] of Object.entries(row.headers ?? {})) headers[name] = value.replace('{publishable}', app.publishableKey);
   const body = row.raw ?? JSON.stringify({ query: row.query, variables: row.variables });
-  const response = await fetch(`${gw.url}/graphql`, { method: 'POST', headers, body });
-  const text = await response.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // checked below: every answer is JSON
-  }
-  return { status: response.status, text, json };
+  return postRaw(gw.url, body, headers); // json is null when the answer is not JSON (checked below)
 }
 
 describe(`hostile input (${ROWS.length} cases)`, () => {

@@ -61,7 +61,7 @@ function withoutTypename(value: unknown): unknown {
 }
 
 /** Plain HTTP POST for what Apollo Client cannot send (bad JSON, huge bodies, odd headers). */
-export async function postRaw(url: string, body: string, headers: Record<string, string> = {}) {
+export async function postRaw(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
   const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   const text = await response.text();
   let json: any = null;
