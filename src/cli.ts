@@ -69,9 +69,13 @@ async function serve(config: Config): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    logger.info({ signal, drainMs: config.shutdownDrainMs }, 'shutting down: draining, then finishing in-flight requests');
+    const force = setTimeout(() => process.exit(1), config.shutdownDrainMs + 15_000);
     force.unref();
+    // Keep serving briefly: requests already on their way (connections accepted but not yet
+    // read, a balancer that has not yet noticed) are answered rather than reset; then stop
+    // accepting and let what is in flight finish.
+    await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
     await gateway.close();
     process.exit(0);
   };

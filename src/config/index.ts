@@ -29,6 +29,8 @@ export interface Config {
    * limits then use that address instead of the balancer's.
    */
   trustProxy: boolean;
+  /** On SIGTERM, how long to keep serving before closing (requests already on their way). */
+  shutdownDrainMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimitBytes: intVar(env, 'BODY_LIMIT_BYTES', 100 * 1024, 1024, 10 * 1024 * 1024),
     introspection: boolVar(env, 'INTROSPECTION', true),
     trustProxy: boolVar(env, 'TRUST_PROXY', false),
+    shutdownDrainMs: intVar(env, 'SHUTDOWN_DRAIN_MS', 1000, 0, 60_000),
     ...overrides,
   };
   if (env.SIGNING_ALG && env.SIGNING_ALG !== 'ES256' && env.SIGNING_ALG !== 'RS256') {

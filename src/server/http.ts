@@ -31,6 +31,7 @@ export function createHttpServer(services: Services, graphql: GraphQLHandler, ro
       search: q === -1 ? '' : url.slice(q),
     };
     res.setHeader('x-request-id', requestId);
+    logger.debug({ requestId, method: req.method, path: info.path }, 'request received');
     res.on('finish', () => {
       logger.info(
         { requestId, method: req.method, path: info.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
