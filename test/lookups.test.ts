@@ -106,6 +106,10 @@ describe('S2S create and lookups (SessionM steps 1, 2, 5, 6)', () => {
       expect(result.code).toBe('BAD_USER_INPUT');
       expect(result.errors[0].extensions!.field).toBe('first');
     }
+    // SPEC: `first: Int = 20`, so an explicit null means the default
+    const defaulted = await run(partner, USERS, { filter: {}, first: null });
+    expect(defaulted.errors).toEqual([]);
+    expect(defaulted.data!.users.edges.length).toBe(Math.min(20, defaulted.data!.users.totalCount));
     const bad = await run(partner, USERS, { filter: {}, after: 'not-a-cursor' });
     expect(bad.code).toBe('BAD_USER_INPUT');
     expect(bad.errors[0].extensions!.field).toBe('after');

@@ -10,7 +10,8 @@ import type { Tenant, UserService } from './users';
 export interface ResetRequestData {
   email?: string | null;
   userId?: string | null;
-  sendEmail: boolean;
+  /** Default true; null counts as the default. */
+  sendEmail?: boolean | null;
 }
 
 export interface ResetRequestOutcome {
@@ -45,7 +46,8 @@ export class PasswordResetService {
     const hasEmail = input.email != null;
     const hasId = input.userId != null;
     if (hasEmail === hasId) throw badInput(hasEmail ? 'userId' : 'email', 'give either email or userId');
-    if (!input.sendEmail && !secretCaller) {
+    const sendEmail = input.sendEmail ?? true;
+    if (!sendEmail && !secretCaller) {
       throw new AppError('FORBIDDEN', 'Only a secret key may receive the verification string (sendEmail: false)', { field: 'sendEmail' });
     }
     const user = hasEmail
@@ -56,7 +58,7 @@ export class PasswordResetService {
       if (secretCaller) throw new AppError('USER_NOT_FOUND', undefined, { field: hasEmail ? 'email' : 'userId' });
       return hidden;
     }
-    if (input.sendEmail && !user.email) {
+    if (sendEmail && !user.email) {
       if (secretCaller) throw badInput('sendEmail', 'this user has no email address; use sendEmail: false');
       return hidden;
     }
@@ -64,7 +66,7 @@ export class PasswordResetService {
     await this.tokens.retireAll(em, 'password_reset', user.id);
     const issued = await this.tokens.issue(em, 'password_reset', 'prt_', tenant.app, user, RESET_TTL_SECONDS);
     const link = resetLink(tenant.settings.resetPasswordUrl ?? `${this.publicUrl()}/reset-password`, issued.token);
-    if (input.sendEmail) {
+    if (sendEmail) {
       try {
         await this.mail(em, tenant, user, link, RESET_TTL_SECONDS);
       } catch (error) {

@@ -4,8 +4,8 @@ import { Field, ID, InputType } from 'type-graphql';
 export class RequestPasswordResetInput {
   @Field(() => String, { nullable: true }) email?: string | null;
   @Field(() => ID, { nullable: true }) userId?: string | null;
-  @Field(() => Boolean, { defaultValue: true, description: 'false (secret key only): return the verification string and link instead of mailing them' })
-  sendEmail!: boolean;
+  @Field(() => Boolean, { nullable: true, defaultValue: true, description: 'false (secret key only): return the verification string and link instead of mailing them' })
+  sendEmail?: boolean | null;
 }
 
 @InputType('ResetPasswordInput')
@@ -20,7 +20,8 @@ export class AutologinInput {
   @Field(() => String) firstName!: string;
   @Field(() => String) lastName!: string;
   @Field(() => String, { nullable: true }) email?: string | null;
-  @Field(() => Boolean, { defaultValue: true, description: 'false: the session carries registrationRequired' }) skipRegistration!: boolean;
+  @Field(() => Boolean, { nullable: true, defaultValue: true, description: 'false: the session carries registrationRequired' })
+  skipRegistration?: boolean | null;
   @Field(() => ID, { nullable: true, description: 'Client-side calls (no key): the app, whose allowedOrigins must list the page origin' })
   appId?: string | null;
 }

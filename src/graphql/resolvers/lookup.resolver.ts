@@ -39,12 +39,12 @@ export class LookupResolver {
   @Query(() => UserConnection, { description: 'Search users; cursor paging, first 1–100. Secret key.' })
   async users(
     @Arg('filter', () => UserFilter) filter: UserFilter,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<UserConnection> {
     const tenant = tenantOf(ctx);
-    const page = await ctx.services.users.list(ctx.em, tenant, filter, first, after);
+    const page = await ctx.services.users.list(ctx.em, tenant, filter, first ?? 20, after);
     const edges = page.users.map((user) => ({ cursor: encodeCursor(user.id), node: UserType.from(user, tenant.settings) }));
     return {
       edges,

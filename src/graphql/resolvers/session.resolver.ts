@@ -23,9 +23,9 @@ export class SessionResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Ends this session, or all of the user’s sessions. Bearer.' })
-  async logout(@Arg('allSessions', () => Boolean, { defaultValue: false }) allSessions: boolean, @Ctx() ctx: RequestContext): Promise<boolean> {
+  async logout(@Arg('allSessions', () => Boolean, { nullable: true, defaultValue: false }) allSessions: boolean | null, @Ctx() ctx: RequestContext): Promise<boolean> {
     const bearer = bearerOf(ctx);
-    await ctx.services.sessions.logout(ctx.em, bearer.userId, bearer.sessionId, allSessions);
+    await ctx.services.sessions.logout(ctx.em, bearer.userId, bearer.sessionId, allSessions ?? false);
     return true;
   }
 }
