@@ -62,7 +62,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
   const limiterFactory = redis ? redisLimiterFactory(redis, config.redisKeyPrefix) : memoryLimiterFactory;
   // SPEC §3: 5 failures per account, 50 per client IP, in 15 minutes.
-  const login = new LoginService(hasher, sessions, {
+  const login = new LoginService(users, hasher, sessions, {
     account: createLimiter(limiterFactory, { name: 'login-account', points: 5, durationSeconds: 900 }),
     ip: createLimiter(limiterFactory, { name: 'login-ip', points: 50, durationSeconds: 900 }),
   });
@@ -121,7 +121,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     'GET /.well-known/openid-configuration': (_req, res) => sendJson(res, 200, openidConfiguration(config.publicUrl)),
     'GET /readyz': async (_req, res) => {
       try {
-        await orm.em.fork().getConnection().execute('select 1');
+        await orm.em.getConnection().execute('select 1');
       } catch {
         return sendJson(res, 503, { status: 'database unavailable' });
       }
@@ -145,8 +145,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         http.listen(config.port, config.host, () => {
           const { port } = http.address() as AddressInfo;
           // Port 0 (tests): the issuer and links must name the port actually bound.
-          if (!config.publicUrlExplicit) config.publicUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-          resolve(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`);
+          const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+          if (!config.publicUrlExplicit) config.publicUrl = url;
+          resolve(url);
         });
       }),
     close: async () => {

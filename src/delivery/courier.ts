@@ -43,11 +43,6 @@ export class Courier {
   /** Called after each delivered message (metrics count codes and links sent by channel). */
   onDelivered?: (channel: DeliveryChannelName) => void;
 
-  /** Whether a channel has an adapter (in production only the configured providers). */
-  canSend(channel: DeliveryChannelName): boolean {
-    return Boolean(this.transports[channel]);
-  }
-
   async send(em: EntityManager, request: SendRequest): Promise<SendResult> {
     const label = LABEL[request.channel];
     const transport = this.transports[request.channel];

@@ -42,10 +42,6 @@ const TEMPLATES: Record<TemplateName, { vars: string[]; EMAIL: Render; SMS: Rend
   },
 };
 
-export function isTemplateName(value: unknown): value is TemplateName {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(TEMPLATES, value);
-}
-
 export function renderTemplate(name: TemplateName, channel: DeliveryChannelName, vars: TemplateVars, settings: Pick<AppSettings, 'brandName'>): RenderedMessage {
   const template = TEMPLATES[name];
   if (!template) throw new Error(`unknown message template ${String(name)}`);

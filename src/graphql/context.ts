@@ -6,7 +6,7 @@ import type { Services } from '../services';
 
 /** Who is calling, decided once per request from the headers (server/authenticate.ts). */
 export type Caller =
-  | { kind: 'none'; origin: string | null }
+  | { kind: 'none' }
   /** A credential was sent but is unknown, revoked, expired or malformed. */
   | { kind: 'invalid'; reason: string }
   | { kind: 'publishable' | 'secret'; app: App; settings: AppSettings; keyId: string }
@@ -19,8 +19,6 @@ export interface RequestContext {
   origin: string | null;
   userAgent: string | null;
   caller: Caller;
-  /** Whether a credential header (x-api-key or Authorization) was present at all. */
-  sentCredentials: boolean;
   em: EntityManager;
   services: Services;
   /**

@@ -11,7 +11,6 @@ import { AppError, ERROR_CODES, isErrorCode } from '../errors';
 const APOLLO_CODES: Record<string, string> = {
   GRAPHQL_PARSE_FAILED: 'BAD_USER_INPUT',
   GRAPHQL_VALIDATION_FAILED: 'BAD_USER_INPUT',
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
   BAD_REQUEST: 'BAD_USER_INPUT',
   PERSISTED_QUERY_NOT_FOUND: 'BAD_USER_INPUT',
   PERSISTED_QUERY_NOT_SUPPORTED: 'BAD_USER_INPUT',
@@ -28,27 +27,20 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (original instanceof AppError) {
     return { ...base, message: original.message, extensions: { ...pick(original.extensions), code: original.code } };
   }
-  // Errors already shaped as ours (the shield's denials, format checks in scalars).
+  // Errors already shaped as ours (the shield's denials, the query limits), and GraphQL's own
+  // request errors, which Apollo labels with its codes.
   const code = formatted.extensions?.code;
-  const isOurs = original instanceof GraphQLError || !original;
-  if (isOurs && typeof code === 'string') {
-    if (isErrorCode(code) && code !== 'INTERNAL') {
-      const extensions: Record<string, unknown> = { ...pick(formatted.extensions ?? {}), code };
-      if (code === 'BAD_USER_INPUT' && !extensions.field) {
+  if ((original instanceof GraphQLError || !original) && typeof code === 'string') {
+    const ours = isErrorCode(code) && code !== 'INTERNAL';
+    const mapped = ours ? code : APOLLO_CODES[code];
+    if (mapped) {
+      const extensions: Record<string, unknown> = { ...(ours ? pick(formatted.extensions ?? {}) : {}), code: mapped };
+      if (mapped === 'BAD_USER_INPUT' && !extensions.field) {
         const field = variableField(formatted.message);
         if (field) extensions.field = field;
       }
       return { ...base, message: cleanMessage(formatted.message), extensions };
     }
-    const mapped = APOLLO_CODES[code];
-    if (mapped) {
-      const field = variableField(formatted.message);
-      return { ...base, message: cleanMessage(formatted.message), extensions: field ? { code: mapped, field } : { code: mapped } };
-    }
-  }
-  // A scalar's parseValue/parseLiteral failures arrive as GraphQLErrors without a code.
-  if (original instanceof GraphQLError && !formatted.path && !code) {
-    return { ...base, message: cleanMessage(formatted.message), extensions: { code: 'BAD_USER_INPUT' } };
   }
   return { message: ERROR_CODES.INTERNAL, locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL' } };
 }
@@ -75,5 +67,7 @@ function cleanMessage(message: string): string {
 
 /** Whether an error reaching the client would be masked as INTERNAL (and so must be logged). */
 export function isUnexpected(error: GraphQLError): boolean {
-  return formatError({ message: error.message, extensions: error.extensions }, error).extensions?.code === 'INTERNAL';
+  // As Apollo will format it: an error without a code is labelled INTERNAL_SERVER_ERROR.
+  const extensions = { code: 'INTERNAL_SERVER_ERROR', ...error.extensions };
+  return formatError({ message: error.message, extensions }, error).extensions?.code === 'INTERNAL';
 }

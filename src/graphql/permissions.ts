@@ -1,6 +1,5 @@
 import { GraphQLObjectType, isObjectType, type GraphQLSchema } from 'graphql';
-import { allow, deny, rule, shield } from 'graphql-shield';
-type IRules = Record<string, unknown>;
+import { allow, deny, rule, shield, type IRules } from 'graphql-shield';
 import { AppError, toGraphQLError } from '../errors';
 import type { Caller, RequestContext } from './context';
 
@@ -52,7 +51,7 @@ function accessRule(name: string, access: Access[]) {
     if (access.includes('origin')) {
       // Client-side path: the resolver checks the origin; credentials there are refused by name.
       if (caller.kind === 'none') return true;
-      if (ctx.origin && caller.kind !== 'secret') return toGraphQLError(new AppError('NO_TOKEN_ALLOWED'));
+      if (ctx.origin) return toGraphQLError(new AppError('NO_TOKEN_ALLOWED'));
     }
     return toGraphQLError(denial(caller));
   });
@@ -72,7 +71,7 @@ const canSeeUser = rule('user-fields', { cache: 'no_cache' })((parent: { id: str
 
 /** The rule tree for the schema as built: rules for operations that exist, allow for payload types. */
 export function buildPermissions(schema: GraphQLSchema) {
-  const tree: IRules = {};
+  const tree: Record<string, unknown> = {};
   for (const root of [schema.getQueryType(), schema.getMutationType()]) {
     if (!root) continue;
     const rules: Record<string, unknown> = {};
@@ -80,13 +79,13 @@ export function buildPermissions(schema: GraphQLSchema) {
       const access = OPERATION_ACCESS[field];
       if (access) rules[field] = accessRule(field, access);
     }
-    (tree as Record<string, unknown>)[root.name] = rules;
+    tree[root.name] = rules;
   }
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__') || isRoot(schema, type)) continue;
-    (tree as Record<string, unknown>)[type.name] = type.name === 'User' ? { '*': canSeeUser } : allow;
+    tree[type.name] = type.name === 'User' ? { '*': canSeeUser } : allow;
   }
-  return shield(tree as Parameters<typeof shield>[0], {
+  return shield(tree as IRules, {
     fallbackRule: deny,
     fallbackError: () => toGraphQLError(new AppError('FORBIDDEN', 'This operation is not available')),
     // Let resolver errors through: format-error.ts maps and masks them in one place.

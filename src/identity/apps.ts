@@ -82,10 +82,6 @@ export class AppService {
     return true;
   }
 
-  async listKeys(em: EntityManager, appId: string): Promise<ApiKey[]> {
-    return em.find(ApiKey, { app: appId }, { orderBy: { createdAt: 'asc' } });
-  }
-
   async findAppByName(em: EntityManager, name: string): Promise<App | null> {
     return em.findOne(App, { name });
   }

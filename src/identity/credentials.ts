@@ -39,8 +39,7 @@ export class CredentialService {
       }
     }
     assertPasswordPolicy(next, tenant.settings.passwordPolicy, 'newPassword');
-    user.passwordHash = await this.hasher.hash(next);
-    user.updatedAt = new Date();
+    this.users.setPasswordHash(user, await this.hasher.hash(next));
     await em.flush();
     await this.sessions.revokeAll(em, user.id, 'password_changed', sessionId);
   }

@@ -1,11 +1,10 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { User } from '../db/entities';
 import { AppError, badInput } from '../errors';
 import type { PasswordHasher } from './passwords/hasher';
 import type { AttemptLimiter } from './rate-limit';
 import type { AuthResult, SessionService, SignInMeta } from './sessions';
-import type { Tenant } from './users';
-import { normalizeEmail, normalizePhone } from './validation';
+import type { Tenant, UserService } from './users';
+import { identityOf } from './validation';
 
 export interface LoginInputData {
   email?: string | null;
@@ -30,17 +29,18 @@ export interface LoginLimiters {
  */
 export class LoginService {
   constructor(
+    private readonly users: UserService,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
     private readonly limiters: LoginLimiters,
   ) {}
 
   async login(em: EntityManager, tenant: Tenant, input: LoginInputData, meta: SignInMeta & { ip: string }): Promise<AuthResult> {
-    const { where, accountKey } = identify(tenant, input);
+    const identity = identityOf(input);
     if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('password', 'password is required');
     if (input.password.length > 1024) throw new AppError('INVALID_CREDENTIALS');
 
-    const accountLimitKey = `${tenant.app.id}:${accountKey}`;
+    const accountLimitKey = `${tenant.app.id}:${identity.key}`;
     const ipLimitKey = `${tenant.app.id}:${meta.ip}`;
     await this.limiters.ip.take(ipLimitKey);
     try {
@@ -50,7 +50,7 @@ export class LoginService {
       throw error;
     }
 
-    const user = await em.findOne(User, where, { orderBy: { id: 'asc' } });
+    const user = await this.users.findByIdentity(em, tenant, identity);
     const ok = user?.passwordHash
       ? await this.hasher.verify(user.passwordHash, input.password)
       : await this.hasher.verifyAgainstDummy(input.password);
@@ -59,20 +59,8 @@ export class LoginService {
     await Promise.all([this.limiters.account.giveBack(accountLimitKey), this.limiters.ip.giveBack(ipLimitKey)]);
     if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     if (this.hasher.needsRehash(user.passwordHash!)) {
-      user.passwordHash = await this.hasher.hash(input.password);
+      this.users.setPasswordHash(user, await this.hasher.hash(input.password));
     }
     return this.sessions.signIn(em, tenant, user, meta);
   }
-}
-
-function identify(tenant: Tenant, input: LoginInputData): { where: Record<string, unknown>; accountKey: string } {
-  const hasEmail = input.email !== undefined && input.email !== null;
-  const hasPhone = input.phoneNumber !== undefined && input.phoneNumber !== null;
-  if (hasEmail === hasPhone) throw badInput(hasEmail ? 'phoneNumber' : 'email', 'give either email or phoneNumber');
-  if (hasEmail) {
-    const { key } = normalizeEmail(input.email!, 'email');
-    return { where: { app: tenant.app.id, emailKey: key }, accountKey: key };
-  }
-  const phone = normalizePhone(input.phoneNumber!, input.countryCode, 'phoneNumber');
-  return { where: { app: tenant.app.id, phoneNumber: phone }, accountKey: phone };
 }

@@ -51,7 +51,7 @@ export class PasswordResetService {
       throw new AppError('FORBIDDEN', 'Only a secret key may receive the verification string (sendEmail: false)', { field: 'sendEmail' });
     }
     const user = hasEmail
-      ? await this.users.emailExists(em, tenant, input.email!)
+      ? await this.users.findByEmail(em, tenant, input.email!)
       : await this.users.findOne(em, tenant, { id: input.userId });
     const hidden: ResetRequestOutcome = { sent: true, verificationString: null, resetLink: null, expiresIn: null };
     if (!user) {
@@ -85,8 +85,7 @@ export class PasswordResetService {
     const hash = await this.hasher.hash(password);
     const row = await this.tokens.consume(em, 'password_reset', tenant.app.id, token);
     if (!row) throw new AppError('INVALID_RESET_TOKEN', undefined, { field: 'token' });
-    row.user.passwordHash = hash;
-    row.user.updatedAt = new Date();
+    this.users.setPasswordHash(row.user, hash);
     await em.flush();
     await this.sessions.revokeAll(em, row.user.id, 'password_reset');
   }

@@ -80,8 +80,7 @@ export function createLimiter(factory: LimiterFactory, spec: LimitSpec): Attempt
         await limiter.consume(key);
       } catch (error) {
         if (error instanceof RateLimiterRes) {
-          const retryAfter = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
-          throw new AppError('TOO_MANY_ATTEMPTS', `Too many attempts; try again in ${retryAfter} s`, { retryAfter });
+          throw tooManyAttempts(error.msBeforeNext, 'Too many attempts');
         }
         throw error;
       }
@@ -110,8 +109,14 @@ export class CallLimiter {
   async take(appId: string, operation: string, ip: string, perMinute: number): Promise<void> {
     const res = await this.limiter.consume(`${appId}:${operation}:${ip}`);
     if (res.consumedPoints > perMinute) {
-      const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-      throw new AppError('TOO_MANY_ATTEMPTS', `Too many ${operation} calls from this address; try again in ${retryAfter} s`, { retryAfter });
+      throw tooManyAttempts(res.msBeforeNext, `Too many ${operation} calls from this address`);
     }
   }
 }
+
+/** TOO_MANY_ATTEMPTS with `retryAfter` in whole seconds (at least 1). */
+function tooManyAttempts(msBeforeNext: number, what: string): AppError {
+  const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
+  return new AppError('TOO_MANY_ATTEMPTS', `${what}; try again in ${retryAfter} s`, { retryAfter });
+}
+

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { createHmac } from 'node:crypto';
 import { App, RefreshToken, Session, User } from '../db/entities';
+import { sqlBool } from '../db/sql';
 import { AppError } from '../errors';
 import type { Caller } from '../graphql/context';
 import type { AppService } from './apps';
@@ -147,7 +148,7 @@ export class SessionService {
     if (!row || row.s_revoked_at_ != null || new Date(row.s_expires_at_ as number | string | Date) <= now) return { kind: 'invalid', reason: 'session ended' };
     const { s_user_id_: userId, s_revoked_at_: _revoked, s_expires_at_: _expires, u_suspended_: suspended, ...appRow } = row;
     if (userId !== claims.sub || appRow.id !== claims.aud) return { kind: 'invalid', reason: 'token does not match its session' };
-    if (suspended === true || Number(suspended) === 1) return { kind: 'invalid', reason: 'account suspended' };
+    if (sqlBool(suspended)) return { kind: 'invalid', reason: 'account suspended' };
     const app = em.map(App, appRow);
     return {
       kind: 'bearer',

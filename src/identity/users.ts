@@ -1,13 +1,14 @@
 import { UniqueConstraintViolationException, type EntityManager, type FilterQuery } from '@mikro-orm/core';
 import type { AppSettings } from '../config/app-settings';
 import { App, User } from '../db/entities';
+import { sqlBool } from '../db/sql';
 import { AppError, badInput } from '../errors';
 import type { Clock } from './clock';
-import { applyProfile, type ProfileData } from './profile';
+import { applyProfile, nameKey, type ProfileData } from './profile';
 import { referrerCode } from './referrer-code';
 import { isUuid } from './apps';
 import { newId } from './secrets';
-import { checkDate, normalizeEmail, normalizePhone } from './validation';
+import { checkDate, normalizeEmail, normalizePhone, type Identity } from './validation';
 
 export interface Tenant {
   app: App;
@@ -48,9 +49,8 @@ export interface UserPage {
 export class UserService {
   constructor(private readonly clock: Clock) {}
 
-  async emailExists(em: EntityManager, tenant: Tenant, email: string, field = 'email'): Promise<User | null> {
-    const { key } = normalizeEmail(email, field);
-    return this.oneBySql(em, 'app_id = ? and email_key = ?', [tenant.app.id, key]);
+  async findByEmail(em: EntityManager, tenant: Tenant, email: string, field = 'email'): Promise<User | null> {
+    return this.findByIdentity(em, tenant, { kind: 'email', key: normalizeEmail(email, field).key });
   }
 
   /** `checkEmail`: whether the email has an account, and a social one; one indexed read of one column, no entity built. */
@@ -59,7 +59,7 @@ export class UserService {
     const row = await em
       .getConnection()
       .execute<{ is_social: unknown } | undefined>('select is_social from "user" where app_id = ? and email_key = ? limit 1', [tenant.app.id, key], 'get', em.getTransactionContext());
-    return { exists: row !== undefined, isSocial: row?.is_social === true || Number(row?.is_social) === 1 };
+    return { exists: row !== undefined, isSocial: sqlBool(row?.is_social) };
   }
 
   /**
@@ -76,8 +76,14 @@ export class UserService {
   }
 
   async findByPhone(em: EntityManager, tenant: Tenant, phoneNumber: string, countryCode?: string | null, field = 'phoneNumber'): Promise<User | null> {
-    const e164 = normalizePhone(phoneNumber, countryCode, field);
-    return em.findOne(User, { app: tenant.app.id, phoneNumber: e164 }, { orderBy: { id: 'asc' } });
+    return this.findByIdentity(em, tenant, { kind: 'phone', key: normalizePhone(phoneNumber, countryCode, field) });
+  }
+
+  /** The account an already normalised email or phone number names (login, codes). */
+  async findByIdentity(em: EntityManager, tenant: Tenant, identity: Pick<Identity, 'kind' | 'key'>): Promise<User | null> {
+    if (identity.kind === 'email') return this.oneBySql(em, 'app_id = ? and email_key = ?', [tenant.app.id, identity.key]);
+    // Without per-app phone uniqueness several accounts may share a number: the oldest one.
+    return em.findOne(User, { app: tenant.app.id, phoneNumber: identity.key }, { orderBy: { id: 'asc' } });
   }
 
   /** `user(...)`: exactly one key; null when there is no such user in this app. */
@@ -93,7 +99,7 @@ export class UserService {
       if (lookup.externalId.length > 255) throw badInput('externalId', 'externalId must be at most 255 characters');
       return this.oneBySql(em, 'app_id = ? and external_id = ?', [tenant.app.id, lookup.externalId.trim()]);
     } else if (lookup.email != null) {
-      return this.oneBySql(em, 'app_id = ? and email_key = ?', [tenant.app.id, normalizeEmail(lookup.email, 'email').key]);
+      return this.findByEmail(em, tenant, lookup.email);
     }
     return this.findByPhone(em, tenant, lookup.phoneNumber!, lookup.countryCode);
   }
@@ -119,7 +125,7 @@ export class UserService {
       if (filter.firstName == null || filter.lastName == null) {
         throw badInput(filter.firstName == null ? 'firstName' : 'lastName', 'filter by name needs both firstName and lastName');
       }
-      where.nameKey = `${filter.firstName.trim().toLowerCase()} ${filter.lastName.trim().toLowerCase()}`;
+      where.nameKey = nameKey(filter.firstName.trim(), filter.lastName.trim());
     }
     const totalCount = await em.count(User, where as FilterQuery<User>);
     const page = { ...where } as Record<string, unknown>;
@@ -171,10 +177,7 @@ export class UserService {
           user.referrerCode = referrerCode(user.firstName, user.lastName);
           continue;
         }
-        em.clear();
-        if (mapped === 'referrer_code') throw new Error('could not find a free referrer code');
-        if (mapped) throw uniqueError(mapped);
-        throw error;
+        rethrowUnique(em, error);
       }
     }
   }
@@ -192,12 +195,15 @@ export class UserService {
     try {
       await em.flush();
     } catch (error) {
-      const mapped = mapUniqueViolation(error);
-      em.clear();
-      if (mapped && mapped !== 'referrer_code') throw uniqueError(mapped);
-      throw error;
+      rethrowUnique(em, error);
     }
     return user;
+  }
+
+  /** Sets a new password hash on an existing account (change, reset, upgrade at login). */
+  setPasswordHash(user: User, hash: string): void {
+    user.passwordHash = hash;
+    user.updatedAt = this.clock.now();
   }
 }
 
@@ -211,7 +217,7 @@ type UniqueColumn = 'email_key' | 'phone_key' | 'external_id' | 'referrer_code';
  * SQLite ends the message with the index's columns (`UNIQUE constraint failed: user.app_id,
  * user.phone_key`).
  */
-export function mapUniqueViolation(error: unknown): UniqueColumn | null {
+function mapUniqueViolation(error: unknown): UniqueColumn | null {
   if (!(error instanceof UniqueConstraintViolationException)) return null;
   const culprit =
     (error as { constraint?: string }).constraint ??
@@ -224,10 +230,21 @@ export function mapUniqueViolation(error: unknown): UniqueColumn | null {
   return null;
 }
 
-function uniqueError(column: Exclude<UniqueColumn, 'referrer_code'>): AppError {
-  if (column === 'email_key') return new AppError('EMAIL_TAKEN', undefined, { field: 'email' });
-  if (column === 'phone_key') return new AppError('PHONE_TAKEN', undefined, { field: 'phoneNumber' });
-  return badInput('externalId', 'another user of this app already has this externalId');
+/** After a failed flush: drop the half-written state and answer what the unique index said. */
+function rethrowUnique(em: EntityManager, error: unknown): never {
+  em.clear();
+  switch (mapUniqueViolation(error)) {
+    case 'email_key':
+      throw new AppError('EMAIL_TAKEN', undefined, { field: 'email' });
+    case 'phone_key':
+      throw new AppError('PHONE_TAKEN', undefined, { field: 'phoneNumber' });
+    case 'external_id':
+      throw badInput('externalId', 'another user of this app already has this externalId');
+    case 'referrer_code':
+      throw new Error('could not find a free referrer code');
+    default:
+      throw error;
+  }
 }
 
 export function encodeCursor(id: string): string {

@@ -72,3 +72,26 @@ export function checkDate(value: string | null | undefined, field: string, today
   }
   if (date.getTime() > today.getTime()) throw badInput(field, `${field} must not be in the future`);
 }
+
+/** An email address or a phone number that identifies an account: its lookup key and its delivery address. */
+export interface Identity {
+  kind: 'email' | 'phone';
+  /** Lower-cased email or E.164: what lookups compare. */
+  key: string;
+  /** The email as given, or E.164: what we send to. */
+  address: string;
+}
+
+/** Exactly one of `email` or `phoneNumber` (login, requestOtp, validateOtp), normalised. */
+export function identityOf(input: { email?: string | null; phoneNumber?: string | null; countryCode?: string | null }): Identity {
+  const hasEmail = input.email !== undefined && input.email !== null;
+  const hasPhone = input.phoneNumber !== undefined && input.phoneNumber !== null;
+  if (hasEmail === hasPhone) throw badInput(hasEmail ? 'phoneNumber' : 'email', 'give either email or phoneNumber');
+  if (hasEmail) {
+    const { email, key } = normalizeEmail(input.email!, 'email');
+    return { kind: 'email', key, address: email };
+  }
+  const e164 = normalizePhone(input.phoneNumber!, input.countryCode, 'phoneNumber');
+  return { kind: 'phone', key: e164, address: e164 };
+}
+

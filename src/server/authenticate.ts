@@ -8,10 +8,6 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function credentialsSent(headers: IncomingHttpHeaders): boolean {
-  return header(headers, 'x-api-key') !== undefined || header(headers, 'authorization') !== undefined;
-}
-
 /**
  * Decides who is calling, once per request: a bearer token (it names its app) or an API key.
  * Any credential that was sent but does not check out makes the caller `invalid`, which the
@@ -37,5 +33,5 @@ export async function authenticate(headers: IncomingHttpHeaders, em: EntityManag
     if (!owner) return { kind: 'invalid', reason: 'unknown or revoked API key' };
     return { kind: owner.kind, app: owner.app, settings: owner.settings, keyId: owner.keyId };
   }
-  return { kind: 'none', origin: header(headers, 'origin') ?? null };
+  return { kind: 'none' };
 }

@@ -83,10 +83,11 @@ export class CorsPolicy {
       res.end();
       return true;
     }
+    // The answer depends on the Origin either way: a shared cache must not serve one to another.
+    res.setHeader('vary', 'origin');
     if (allowed) {
       res.setHeader('access-control-allow-origin', origin);
       res.setHeader('access-control-expose-headers', 'x-request-id');
-      res.setHeader('vary', 'origin');
     }
     return false;
   }

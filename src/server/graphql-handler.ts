@@ -6,8 +6,8 @@ import { formatError, isUnexpected } from '../graphql/format-error';
 import { LIMIT_RULES, nulPlugin } from '../graphql/limits';
 import type { RequestContext } from '../graphql/context';
 import type { Services } from '../services';
-import { authenticate, credentialsSent } from './authenticate';
-import { sendJson, type RequestInfo } from './http-util';
+import { authenticate } from './authenticate';
+import type { RequestInfo } from './http-util';
 import { metricsPlugin } from './metrics';
 
 /** Logs what was masked as INTERNAL (with its cause) and puts the request id in the answer. */
@@ -67,7 +67,6 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
           origin: info.origin,
           userAgent: req.headers['user-agent'] ?? null,
           caller: await authenticate(req.headers, em, services),
-          sentCredentials: credentialsSent(req.headers),
           em,
           services,
           revealedUserIds: new Set<string>(),
@@ -86,5 +85,3 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
 
   return { handle, stop: () => apollo.stop() };
 }
-
-export { sendJson };

@@ -43,6 +43,6 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /** A GraphQL-shaped error answer for failures before GraphQL runs (bad JSON, too large). */
-export function sendRequestError(res: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+export function sendRequestError(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
+  sendJson(res, status, { errors: [{ message, extensions: { ...extra, code } }] });
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ERROR_CODES } from '../errors';
 import type { Services } from '../services';
 import { createCors } from './cors';
 import { BodyTooLarge, readBody, sendJson, sendRequestError, type RequestInfo } from './http-util';
@@ -64,7 +65,7 @@ export function createHttpServer(services: Services, graphql: GraphQLHandler, ro
         return sendRequestError(res, 413, 'BAD_USER_INPUT', `The request body is larger than ${config.bodyLimitBytes} bytes`);
       }
       logger.error({ requestId, err: error }, 'request failed');
-      if (!res.headersSent) sendRequestError(res, 500, 'INTERNAL', `Internal error (request id ${requestId})`);
+      if (!res.headersSent) sendRequestError(res, 500, 'INTERNAL', ERROR_CODES.INTERNAL, { requestId });
       else res.end();
     }
   }

@@ -149,17 +149,12 @@ export class ChallengeStore {
     return challenge;
   }
 
-  /** Deletes the code of a destination (used when what it was for was undone). */
-  async discard(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<void> {
-    await em.fork().nativeDelete(OtpChallenge, { app: tenant.app.id, destination: target.key });
-  }
-
   private reread(em: EntityManager, id: string): Promise<OtpChallenge | null> {
     return em.fork().findOne(OtpChallenge, { id });
   }
 }
 
-function invalidOtp(attemptsLeft: number): AppError {
+export function invalidOtp(attemptsLeft: number): AppError {
   const message = attemptsLeft > 0 ? `The code is not valid; ${attemptsLeft} ${attemptsLeft === 1 ? 'try' : 'tries'} left` : 'The code is not valid; request a new code';
   return new AppError('INVALID_OTP', message, { attemptsLeft });
 }

@@ -9,7 +9,7 @@ import type { Tenant, UserService } from '../users';
 import type { ChallengeStore } from './challenges';
 import { readCode } from './codes';
 import type { OtpService } from './otp-service';
-import { codeMethodEnabled, emailTarget, markVerified, phoneTarget, requireCodeMethod, type CodeTarget } from './target';
+import { codeMethodEnabled, markVerified, requireCodeMethod, targetOf, type CodeTarget } from './target';
 
 /**
  * The sign-up paths of SPEC §4.2 that use a code (plugged into RegistrationService):
@@ -38,9 +38,10 @@ export class OtpCodeRegistration implements CodeRegistration {
     requireCodeMethod(tenant.settings, target);
     if (input.password != null) assertPasswordPolicy(input.password, tenant.settings.passwordPolicy);
     for (const identity of targets) await this.otp.assertFree(em, tenant, identity);
-    if (input.password != null) user.passwordHash = await this.hasher.hash(input.password);
 
     await this.challenges.verify(em, tenant, target, code, ['REGISTER']);
+    // Hashed only once the code is right: a wrong guess must not cost a memory-hard hash.
+    if (input.password != null) user.passwordHash = await this.hasher.hash(input.password);
     markVerified(user, target);
     await this.users.insert(em, user);
     const auth = await this.sessions.signIn(em, tenant, user, meta);
@@ -82,7 +83,7 @@ export class OtpCodeRegistration implements CodeRegistration {
 /** The identities a new account would have: email first, then phone. */
 function identitiesOf(user: User): CodeTarget[] {
   const targets: CodeTarget[] = [];
-  if (user.email) targets.push(emailTarget(user.email));
-  if (user.phoneNumber) targets.push(phoneTarget(user.phoneNumber, null));
+  if (user.email) targets.push(targetOf({ email: user.email }));
+  if (user.phoneNumber) targets.push(targetOf({ phoneNumber: user.phoneNumber }));
   return targets;
 }

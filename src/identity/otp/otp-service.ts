@@ -3,7 +3,7 @@ import { User, type OtpChannel, type OtpPurpose } from '../../db/entities';
 import { AppError, badInput } from '../../errors';
 import type { AuthResult, SessionService, SignInMeta } from '../sessions';
 import type { Tenant, UserService } from '../users';
-import type { ChallengeStore } from './challenges';
+import { invalidOtp, type ChallengeStore } from './challenges';
 import { readCode } from './codes';
 import { checkChannel, markVerified, requireCodeMethod, targetOf, type CodeTarget, type IdentityInput } from './target';
 
@@ -69,27 +69,24 @@ export class OtpService {
     const target = targetOf(input);
     const code = readCode(input.code);
     const challenge = await this.challenges.verify(em, tenant, target, code, ['LOGIN', 'VERIFY']);
-    const user = challenge.userId ? await em.findOne(User, { id: challenge.userId, app: tenant.app.id }) : null;
+    const user = challenge.userId ? await this.users.findOne(em, tenant, { id: challenge.userId }) : null;
     // A challenge recorded for an unknown identity was never sent; nobody can hold its code.
-    if (!user) throw new AppError('INVALID_OTP', 'The code is not valid; request a new code', { attemptsLeft: 0 });
-    if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
+    if (!user) throw invalidOtp(0);
     markVerified(user, target);
     user.updatedAt = challenge.consumedAt!;
-    await em.flush();
+    // signIn refuses a suspended account and flushes the verification with the new session.
     return this.sessions.signIn(em, tenant, user, meta);
   }
 
   /** REGISTER: an identity that already has an account answers EMAIL_TAKEN / PHONE_TAKEN (as register would). */
   async assertFree(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<void> {
-    if (target.kind === 'email') {
-      if (await em.findOne(User, { app: tenant.app.id, emailKey: target.key })) throw new AppError('EMAIL_TAKEN', undefined, { field: 'email' });
-    } else if (tenant.settings.uniquePhoneNumber) {
-      if (await em.findOne(User, { app: tenant.app.id, phoneKey: target.key })) throw new AppError('PHONE_TAKEN', undefined, { field: 'phoneNumber' });
+    if (target.kind === 'phone' && !tenant.settings.uniquePhoneNumber) return;
+    if (await this.users.findByIdentity(em, tenant, target)) {
+      throw target.kind === 'email' ? new AppError('EMAIL_TAKEN', undefined, { field: 'email' }) : new AppError('PHONE_TAKEN', undefined, { field: 'phoneNumber' });
     }
   }
 
-  private async findUser(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<User | null> {
-    if (target.kind === 'email') return em.findOne(User, { app: tenant.app.id, emailKey: target.key });
-    return this.users.findByPhone(em, tenant, target.key);
+  private findUser(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<User | null> {
+    return this.users.findByIdentity(em, tenant, target);
   }
 }

@@ -1,16 +1,11 @@
 import type { AppSettings } from '../../config/app-settings';
 import type { OtpChannel, User } from '../../db/entities';
 import { AppError, badInput } from '../../errors';
-import { normalizeEmail, normalizePhone } from '../validation';
+import { identityOf, type Identity } from '../validation';
 import { maskEmail, maskPhone } from './mask';
 
-/** Where a code goes and what it proves: one email address or one phone number. */
-export interface CodeTarget {
-  kind: 'email' | 'phone';
-  /** The lookup form: lower-cased email or E.164; the challenge row is keyed by it. */
-  key: string;
-  /** What we deliver to: the email as given, or E.164. */
-  address: string;
+/** Where a code goes and what it proves: one email address or one phone number (the challenge row is keyed by `key`). */
+export interface CodeTarget extends Identity {
   channel: OtpChannel;
   /** For responses: j***@example.com, +357*****230. */
   masked: string;
@@ -22,22 +17,15 @@ export interface IdentityInput {
   countryCode?: string | null;
 }
 
-export function emailTarget(value: string, field = 'email'): CodeTarget {
-  const { email, key } = normalizeEmail(value, field);
-  return { kind: 'email', key, address: email, channel: 'EMAIL', masked: maskEmail(email) };
-}
-
-export function phoneTarget(value: string, countryCode: string | null | undefined, field = 'phoneNumber'): CodeTarget {
-  const e164 = normalizePhone(value, countryCode, field);
-  return { kind: 'phone', key: e164, address: e164, channel: 'SMS', masked: maskPhone(e164) };
-}
-
 /** Exactly one of email or phoneNumber (requestOtp, validateOtp). */
 export function targetOf(input: IdentityInput): CodeTarget {
-  const hasEmail = input.email !== undefined && input.email !== null;
-  const hasPhone = input.phoneNumber !== undefined && input.phoneNumber !== null;
-  if (hasEmail === hasPhone) throw badInput(hasEmail ? 'phoneNumber' : 'email', 'give either email or phoneNumber');
-  return hasEmail ? emailTarget(input.email!) : phoneTarget(input.phoneNumber!, input.countryCode);
+  return asTarget(identityOf(input));
+}
+
+function asTarget(identity: Identity): CodeTarget {
+  return identity.kind === 'email'
+    ? { ...identity, channel: 'EMAIL', masked: maskEmail(identity.address) }
+    : { ...identity, channel: 'SMS', masked: maskPhone(identity.address) };
 }
 
 /** A code goes over the identity's own channel: email by EMAIL, a phone number by SMS. */
@@ -48,8 +36,7 @@ export function checkChannel(channel: OtpChannel | null | undefined, target: Cod
 
 /** The app's sign-up / sign-in method for codes on this kind of identity must be on. */
 export function requireCodeMethod(settings: AppSettings, target: CodeTarget): void {
-  const method = target.kind === 'email' ? 'EMAIL_OTP' : 'PHONE_OTP';
-  if (!settings.signUpMethods.includes(method)) {
+  if (!codeMethodEnabled(settings, target)) {
     throw new AppError('METHOD_DISABLED', `Codes by ${target.kind === 'email' ? 'email' : 'SMS'} are turned off for this app`);
   }
 }
