@@ -1,20 +1,32 @@
+import { gql } from '@apollo/client/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rekeyEmails } from '../src/db/migrations/rekey-emails';
 import { apolloClient, run, type Client } from './helpers/client';
 import { startSmtpPeer, type SmtpPeer } from './helpers/delivery-peers';
-import { startGateway, type TestApp, type TestGateway } from './helpers/gateway';
-import { CHANGE_PASSWORD, LOGIN, REGISTER } from './helpers/session-documents';
+import { CHECK_EMAIL, CREATE_USER, USER, USERS } from './helpers/documents';
+import { startGateway, TEST_DATABASE_URL, type TestApp, type TestGateway } from './helpers/gateway';
+import { REQUEST_OTP, VALIDATE_OTP } from './helpers/otp-documents';
+import { CHANGE_PASSWORD, IMPORT_USERS, LOGIN, REGISTER } from './helpers/session-documents';
 
 /**
- * Issue 11, findings 6 and 7, performed as the audit wrote them, each next to the
+ * Issue 11, findings 6, 7 and 8, performed as the audit wrote them, each next to the
  * legitimate path it must leave working. Runs on SQLite and, in the PostgreSQL pass, on
  * PostgreSQL + Redis.
  */
+
+const REQUEST_RESET = gql`
+  mutation RequestReset($input: RequestPasswordResetInput!) { requestPasswordReset(input: $input) { sent verificationString } }
+`;
+const AUTOLOGIN = gql`
+  mutation Autologin($input: AutologinInput!) { autologin(input: $input) { status registered lt } }
+`;
 
 const PASSWORD = 'correct horse battery';
 let gw: TestGateway;
 let smtp: SmtpPeer;
 let app: TestApp;
 let frontend: Client;
+let partner: Client;
 let seq = 0;
 const tag = () => `${++seq}${Date.now().toString(36)}`;
 const email = () => `audit${tag()}@example.com`;
@@ -33,6 +45,7 @@ beforeAll(async () => {
   gw = await startGateway({ smtpUrl: smtp.url, emailFrom: 'Audit <codes@gatehouse.test>' });
   app = await gw.createApp('Audit', { signUpMethods: ['EMAIL_PASSWORD', 'EMAIL_OTP'] });
   frontend = apolloClient(gw.url, { 'x-api-key': app.publishableKey });
+  partner = apolloClient(gw.url, { 'x-api-key': app.secretKey });
 });
 afterAll(async () => {
   await gw?.close();
@@ -150,6 +163,122 @@ describe('finding 7: a wrong currentPassword in changePassword counts against th
     const weak = await run(bearer(auth.accessToken), CHANGE_PASSWORD, { currentPassword: 'any guess', newPassword: 'short' });
     expect(weak.code).toBe('WEAK_PASSWORD');
     expect(verifications() - before).toBe(0);
+  });
+});
+
+describe('finding 8: one normal form for emails (SPEC §3)', () => {
+  it('makes x@café.example and x@xn--caf-dma.example one account: EMAIL_TAKEN, and either spelling signs in', async () => {
+    const local = `x${tag()}`;
+    const registered = await signUp({ email: `${local}@café.example` });
+    expect(registered.user.email).toBe(`${local}@café.example`);
+    for (const spelling of [`${local}@xn--caf-dma.example`, `${local.toUpperCase()}@CAFÉ.example`, `${local}@cafe\u0301.example`]) {
+      expect((await run(frontend, REGISTER, { input: { email: spelling, password: PASSWORD } })).code).toBe('EMAIL_TAKEN');
+      const login = await run(frontend, LOGIN, { input: { email: spelling, password: PASSWORD } });
+      expect(login.errors).toEqual([]);
+      expect(login.data!.login.user.id).toBe(registered.user.id);
+    }
+  });
+
+  it('finds the account under the punycode spelling in every lookup: checkEmail, user, users, requestPasswordReset', async () => {
+    const local = `y${tag()}`;
+    const created = await run(partner, CREATE_USER, { input: { email: `${local}@bücher.example`, firstName: 'Yusuf', lastName: 'Çelik' } });
+    expect(created.errors).toEqual([]);
+    const id = created.data!.createUser.id;
+    const ascii = `${local}@xn--bcher-kva.example`;
+    expect((await run(frontend, CHECK_EMAIL, { email: ascii })).data!.checkEmail.exists).toBe(true);
+    expect((await run(partner, USER, { email: ascii })).data!.user.id).toBe(id);
+    expect((await run(partner, USERS, { filter: { email: ascii } })).data!.users.edges.map((e: any) => e.node.id)).toEqual([id]);
+    const reset = await run(partner, REQUEST_RESET, { input: { email: ascii, sendEmail: false } });
+    expect(reset.errors).toEqual([]);
+    expect(reset.data!.requestPasswordReset.verificationString).toBeTruthy();
+    expect((await run(partner, CREATE_USER, { input: { email: ascii } })).code).toBe('EMAIL_TAKEN');
+    const imported = await run(partner, IMPORT_USERS, { input: [{ email: `${local}@BÜCHER.example` }] });
+    expect(imported.data!.importUsers.failed).toEqual([expect.objectContaining({ index: 0, code: 'EMAIL_TAKEN' })]);
+  });
+
+  it('sends a login code for the punycode spelling to the address on record, and signs in with it', async () => {
+    const local = `z${tag()}`;
+    const { user } = await signUp({ email: `${local}@café.example` });
+    const requested = await run(frontend, REQUEST_OTP, { input: { email: `${local}@xn--caf-dma.example`, purpose: 'LOGIN' } });
+    expect(requested.errors).toEqual([]);
+    const mail = smtp.messages.filter((m) => m.to.some((to) => to.startsWith(`${local}@`))).at(-1)!;
+    const code = /code is (\d{4,8})/.exec(mail.text)![1];
+    const signedIn = await run(frontend, VALIDATE_OTP, { input: { email: `${local}@CAFÉ.example`, code } });
+    expect(signedIn.errors).toEqual([]);
+    expect(signedIn.data!.validateOtp.user.id).toBe(user.id);
+  });
+
+  it('keeps a Cyrillic letter in the domain as another domain: a second account, under its own punycode', async () => {
+    const local = `c${tag()}`;
+    const latin = await signUp({ email: `${local}@example.com` });
+    const cyrillic = await signUp({ email: `${local}@\u0435xample.com` }); // "е" is U+0435
+    expect(cyrillic.user.id).not.toBe(latin.user.id);
+    expect((await run(partner, USER, { email: `${local}@xn--xample-2of.com` })).data!.user.id).toBe(cyrillic.user.id);
+  });
+
+  const INVISIBLES: [string, string][] = [
+    ['zero-width space in the domain', 'exa\u200Bmple.com'],
+    ['soft hyphen in the domain', 'exa\u00ADmple.com'],
+    ['zero-width joiner in the domain', 'exa\u200Dmple.com'],
+    ['zero-width non-joiner in the domain', 'caf\u200Cé.example'],
+    ['word joiner before the domain', '\u2060example.com'],
+    ['variation selector in the domain', 'exa\uFE0Fmple.com'],
+  ];
+  for (const [name, domain] of INVISIBLES) {
+    it(`refuses a ${name} with BAD_USER_INPUT on the email field, wherever an email enters`, async () => {
+      const address = `victim${tag()}@${domain}`;
+      const asInput = { email: address };
+      const calls: [Client, ReturnType<typeof gql>, Record<string, unknown>, string][] = [
+        [frontend, REGISTER, { input: { ...asInput, password: PASSWORD } }, 'email'],
+        [frontend, LOGIN, { input: { ...asInput, password: PASSWORD } }, 'email'],
+        [frontend, CHECK_EMAIL, { email: address }, 'email'],
+        [frontend, REQUEST_OTP, { input: { ...asInput, purpose: 'LOGIN' } }, 'email'],
+        [frontend, VALIDATE_OTP, { input: { ...asInput, code: '123456' } }, 'email'],
+        [frontend, REQUEST_RESET, { input: asInput }, 'email'],
+        [partner, USER, { email: address }, 'email'],
+        [partner, USERS, { filter: asInput }, 'email'],
+        [partner, CREATE_USER, { input: asInput }, 'email'],
+        [partner, AUTOLOGIN, { input: { externalId: `ext-${tag()}`, firstName: 'Eve', lastName: 'Doe', email: address } }, 'email'],
+      ];
+      for (const [client, document, variables, field] of calls) {
+        const result = await run(client, document, variables);
+        expect({ op: (document.definitions[0] as any).name?.value, code: result.code, field: result.errors[0]?.extensions?.field }).toEqual({
+          op: (document.definitions[0] as any).name?.value,
+          code: 'BAD_USER_INPUT',
+          field,
+        });
+      }
+      const imported = await run(partner, IMPORT_USERS, { input: [asInput, { email: email() }] });
+      expect(imported.data!.importUsers).toMatchObject({ imported: 1, failed: [{ index: 0, code: 'BAD_USER_INPUT', field: 'email' }] });
+    });
+  }
+
+  it('rewrites keys stored before the normal form (migration normal_forms), leaving look-alike pairs and invisible spellings alone', async () => {
+    const em = gw.gateway.orm.em.fork();
+    const execute = (sql: string, params: unknown[] = []) => em.getConnection().execute(sql, params, 'all') as Promise<Record<string, unknown>[]>;
+    const legacy = async (stored: string) => {
+      const created = await run(partner, CREATE_USER, { input: { email: `placeholder${tag()}@example.com` } });
+      const id = created.data!.createUser.id as string;
+      // What the old code stored: the address as given, and its lower-cased form as the key.
+      await execute('update "user" set email = ?, email_key = ? where id = ?', [stored, stored.toLowerCase(), id]);
+      return id;
+    };
+    const local = `old${tag()}`;
+    const idn = await legacy(`${local}@CAFÉ.example`);
+    const pairLocal = `pair${tag()}`;
+    const pairOld = await legacy(`${pairLocal}@café.example`);
+    const pairNew = (await run(partner, CREATE_USER, { input: { email: `${pairLocal}@xn--caf-dma.example` } })).data!.createUser.id;
+    const invisible = await legacy(`inv${tag()}@exa\u200Bmple.com`);
+    expect((await run(partner, USER, { email: `${local}@café.example` })).data!.user).toBeNull();
+
+    await rekeyEmails(execute, TEST_DATABASE_URL ? 'postgresql' : 'sqlite');
+
+    const found = await run(partner, USER, { email: `${local}@xn--caf-dma.example` });
+    expect(found.data!.user).toMatchObject({ id: idn, email: `${local}@café.example` });
+    expect((await run(partner, USER, { email: `${pairLocal}@café.example` })).data!.user.id).toBe(pairNew);
+    const keyOf = async (id: string) => (await execute('select email_key from "user" where id = ?', [id]))[0].email_key;
+    expect(await keyOf(pairOld)).toBe(`${pairLocal}@café.example`);
+    expect(await keyOf(invisible)).toContain('\u200B'.toLowerCase());
   });
 });
 

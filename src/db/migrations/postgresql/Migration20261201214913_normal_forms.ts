@@ -1,0 +1,11 @@
+import { Migration } from '@mikro-orm/migrations';
+import { rekeyEmails } from '../rekey-emails';
+
+export class Migration20261201214913_normal_forms extends Migration {
+
+  override async up(): Promise<void> {
+    // Email keys in the one normal form (IDNA ASCII domain); see rekey-emails.ts.
+    await rekeyEmails((sql, params) => this.execute(sql, params), 'postgresql');
+  }
+
+}
