@@ -3,15 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rekeyEmails } from '../src/db/migrations/rekey-emails';
 import { apolloClient, run, type Client } from './helpers/client';
 import { startSmtpPeer, type SmtpPeer } from './helpers/delivery-peers';
-import { CHECK_EMAIL, CREATE_USER, USER, USERS } from './helpers/documents';
+import { CHECK_EMAIL, CREATE_USER, UPDATE_USER, USER, USERS } from './helpers/documents';
 import { startGateway, TEST_DATABASE_URL, type TestApp, type TestGateway } from './helpers/gateway';
 import { REQUEST_OTP, VALIDATE_OTP } from './helpers/otp-documents';
-import { CHANGE_PASSWORD, IMPORT_USERS, LOGIN, REGISTER } from './helpers/session-documents';
+import { CHANGE_PASSWORD, IMPORT_USERS, LOGIN, REGISTER, UPDATE_PROFILE } from './helpers/session-documents';
 
 /**
- * Issue 11, findings 6, 7 and 8, performed as the audit wrote them, each next to the
+ * Issue 11, findings 6, 7, 8 and 12, performed as the audit wrote them, each next to the
  * legitimate path it must leave working. Runs on SQLite and, in the PostgreSQL pass, on
- * PostgreSQL + Redis.
+ * PostgreSQL + Redis (where finding 12 was an INTERNAL).
  */
 
 const REQUEST_RESET = gql`
@@ -21,6 +21,7 @@ const AUTOLOGIN = gql`
   mutation Autologin($input: AutologinInput!) { autologin(input: $input) { status registered lt } }
 `;
 
+const DATABASE = TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite';
 const PASSWORD = 'correct horse battery';
 let gw: TestGateway;
 let smtp: SmtpPeer;
@@ -282,3 +283,58 @@ describe('finding 8: one normal form for emails (SPEC §3)', () => {
   });
 });
 
+describe(`finding 12: what normalisation grows still fits its column, or is BAD_USER_INPUT — ${DATABASE} (SPEC §5)`, () => {
+  const I100 = 'İ'.repeat(100); // lower-cased: 200 characters ("i" + combining dot above)
+
+  it('stores first and last names of 100 × "İ" everywhere a name enters, and finds them by name', async () => {
+    const names = { firstName: I100, lastName: I100 };
+    const registered = await run(frontend, REGISTER, { input: { email: email(), password: PASSWORD, ...names } });
+    expect(registered.errors).toEqual([]);
+    const created = await run(partner, CREATE_USER, { input: { email: email(), ...names } });
+    expect(created.errors).toEqual([]);
+    const plain = await run(partner, CREATE_USER, { input: { email: email(), firstName: 'Ada', lastName: 'Lovelace' } });
+    const updated = await run(partner, UPDATE_USER, { id: plain.data!.createUser.id, input: names });
+    expect(updated.errors).toEqual([]);
+    const imported = await run(partner, IMPORT_USERS, { input: [{ email: email(), ...names }] });
+    expect(imported.data!.importUsers).toEqual({ imported: 1, failed: [] });
+    const auto = await run(partner, AUTOLOGIN, { input: { externalId: `ext-${tag()}`, email: email(), ...names } });
+    expect(auto.errors).toEqual([]);
+    const own = await run(bearer(registered.data!.register.auth.accessToken), UPDATE_PROFILE, { input: { firstName: `${I100.slice(1)}ı`, lastName: I100 } });
+    expect(own.errors).toEqual([]);
+
+    const byName = await run(partner, USERS, { filter: { firstName: I100, lastName: I100 }, first: 10 });
+    expect(byName.errors).toEqual([]);
+    expect(byName.data!.users.totalCount).toBe(4);
+    // A normal non-ASCII name next to them.
+    const normal = await run(partner, CREATE_USER, { input: { email: email(), firstName: 'İlkay', lastName: 'Gündoğan' } });
+    expect(normal.errors).toEqual([]);
+    expect((await run(partner, USERS, { filter: { firstName: 'İLKAY', lastName: 'GÜNDOĞAN' } })).data!.users.totalCount).toBe(1);
+  });
+
+  it('refuses an email whose punycode form outgrows its column with BAD_USER_INPUT on email, in every write', async () => {
+    // 112 characters as typed; 256 as stored (each "ä" label becomes "xn--4ca").
+    const long = `${'a'.repeat(60)}@${'ä.'.repeat(24)}com`;
+    expect(long.length).toBeLessThanOrEqual(254);
+    const writes: [Client, ReturnType<typeof gql>, Record<string, unknown>][] = [
+      [frontend, REGISTER, { input: { email: long, password: PASSWORD } }],
+      [partner, CREATE_USER, { input: { email: long } }],
+      [partner, AUTOLOGIN, { input: { externalId: `ext-${tag()}`, firstName: 'Ann', lastName: 'Lee', email: long } }],
+      [frontend, LOGIN, { input: { email: long, password: PASSWORD } }],
+    ];
+    for (const [client, document, variables] of writes) {
+      const result = await run(client, document, variables);
+      expect(result.code).toBe('BAD_USER_INPUT');
+      expect(result.errors[0].extensions!.field).toBe('email');
+    }
+    const imported = await run(partner, IMPORT_USERS, { input: [{ email: long }] });
+    expect(imported.data!.importUsers.failed).toEqual([expect.objectContaining({ index: 0, code: 'BAD_USER_INPUT', field: 'email' })]);
+  });
+
+  it('refuses an imported hash longer than its column with BAD_USER_INPUT on passwordHash, and imports the row next to it', async () => {
+    const tooLong = `$argon2id$v=19$m=19456,t=2,p=1$${'c2FsdHNhbHQ'.repeat(4)}$${'A'.repeat(600)}`;
+    const fine = `$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$${'A'.repeat(43)}`;
+    const imported = await run(partner, IMPORT_USERS, { input: [{ email: email(), passwordHash: tooLong }, { email: email(), passwordHash: fine }] });
+    expect(imported.errors).toEqual([]);
+    expect(imported.data!.importUsers).toMatchObject({ imported: 1, failed: [{ index: 0, code: 'BAD_USER_INPUT', field: 'passwordHash' }] });
+  });
+});

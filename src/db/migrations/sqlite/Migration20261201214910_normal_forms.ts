@@ -1,7 +1,10 @@
 import { Migration } from '@mikro-orm/migrations';
 import { rekeyEmails } from '../rekey-emails';
 
-/** Written by hand: a data step, no schema change. */
+/**
+ * Written by hand: SQLite's columns carry no length, so the wider name key (PostgreSQL's
+ * varchar(401)) is no schema change here; only the data step applies.
+ */
 export class Migration20261201214910_normal_forms extends Migration {
 
   override async up(): Promise<void> {
