@@ -62,10 +62,12 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
   const limiterFactory = redis ? redisLimiterFactory(redis, config.redisKeyPrefix) : memoryLimiterFactory;
   // SPEC §3: 5 failures per account, 50 per client IP, in 15 minutes.
-  const login = new LoginService(users, hasher, sessions, {
+  // The account counter is keyed by the account (login.ts accountLimitKey) and shared with changePassword.
+  const loginLimiters = {
     account: createLimiter(limiterFactory, { name: 'login-account', points: 5, durationSeconds: 900 }),
     ip: createLimiter(limiterFactory, { name: 'login-ip', points: 50, durationSeconds: 900 }),
-  });
+  };
+  const login = new LoginService(users, hasher, sessions, loginLimiters);
   // One-time codes (SPEC §3, §4.3) and their delivery (SPEC §6); hourly send counts on the limiter factory.
   const courier = createCourier(config, { apps, clock, logger });
   const challenges = new ChallengeStore(clock, secrets, courier, limiterFactory);
@@ -94,7 +96,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     courier,
     otp,
     callLimits,
-    credentials: new CredentialService(users, hasher, sessions),
+    credentials: new CredentialService(users, hasher, sessions, loginLimiters.account),
     passwordReset: new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail),
     autologin: new AutologinService(apps, users, singleUse, sessions),
     legal: new LegalService(users, clock),

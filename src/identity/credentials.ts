@@ -3,6 +3,8 @@ import { AppError, badInput, type ErrorCode } from '../errors';
 import type { PasswordHasher } from './passwords/hasher';
 import { schemeOf } from './passwords/hasher';
 import { assertPasswordPolicy } from './passwords/policy';
+import { accountLimitKey } from './login';
+import type { AttemptLimiter } from './rate-limit';
 import type { SessionService } from './sessions';
 import type { IdentityData, Tenant, UserService } from './users';
 
@@ -23,22 +25,31 @@ export class CredentialService {
     private readonly users: UserService,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
+    /** The login limiter's per-account counter (LoginLimiters.account): one budget for login and changePassword. */
+    private readonly accountLimiter: AttemptLimiter,
   ) {}
 
   /**
    * `changePassword`: the current password is required, except for an account that has none
-   * yet (a back-office contact who proved their email or phone by code). Every other session
-   * of the user is revoked; the current one stays.
+   * yet (a back-office contact who proved their email or phone by code). A wrong one counts
+   * against the account's login limit (SPEC §3), counted before the check as in login: with a
+   * stolen access token, guessing it is no cheaper than guessing at login, and past the limit
+   * even the right one answers TOO_MANY_ATTEMPTS. The new password's policy is checked first,
+   * so a weak one spends no try. Every other session of the user is revoked; the current one stays.
    */
   async changePassword(em: EntityManager, tenant: Tenant, userId: string, sessionId: string, current: string | null | undefined, next: string): Promise<void> {
     const user = await this.users.requireById(em, tenant, userId);
     if (user.passwordHash) {
       if (!current) throw badInput('currentPassword', 'currentPassword is required');
-      if (current.length > 1024 || !(await this.hasher.verify(user.passwordHash, current))) {
-        throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong', { field: 'currentPassword' });
-      }
+      assertPasswordPolicy(next, tenant.settings.passwordPolicy, 'newPassword');
+      if (current.length > 1024) throw wrongCurrentPassword();
+      const limitKey = accountLimitKey(tenant.app.id, user);
+      await this.accountLimiter.take(limitKey);
+      if (!(await this.hasher.verify(user.passwordHash, current))) throw wrongCurrentPassword();
+      await this.accountLimiter.giveBack(limitKey);
+    } else {
+      assertPasswordPolicy(next, tenant.settings.passwordPolicy, 'newPassword');
     }
-    assertPasswordPolicy(next, tenant.settings.passwordPolicy, 'newPassword');
     this.users.setPasswordHash(user, await this.hasher.hash(next));
     await em.flush();
     await this.sessions.revokeAll(em, user.id, 'password_changed', sessionId);
@@ -69,4 +80,8 @@ export class CredentialService {
     }
     return outcome;
   }
+}
+
+function wrongCurrentPassword(): AppError {
+  return new AppError('INVALID_CREDENTIALS', 'The current password is wrong', { field: 'currentPassword' });
 }

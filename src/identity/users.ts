@@ -1,6 +1,7 @@
 import { UniqueConstraintViolationException, type EntityManager, type FilterQuery } from '@mikro-orm/core';
 import type { AppSettings } from '../config/app-settings';
-import { App, User } from '../db/entities';
+import { stringColumnLengths, overlongColumn } from '../db/column-lengths';
+import { App, User, UserSchema } from '../db/entities';
 import { sqlBool } from '../db/sql';
 import { AppError, badInput } from '../errors';
 import type { Clock } from './clock';
@@ -166,6 +167,7 @@ export class UserService {
    * A referrer-code collision (random suffix) is retried with a new code.
    */
   async insert(em: EntityManager, user: User): Promise<User> {
+    assertStorable(user);
     em.persist(user);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -190,7 +192,15 @@ export class UserService {
 
   /** `updateUser` / `updateProfile`: profile fields only; credentials change through their own flows. */
   async update(em: EntityManager, tenant: Tenant, user: User, data: ProfileData): Promise<User> {
-    applyProfile(user, data, tenant.settings, this.clock.now());
+    try {
+      applyProfile(user, data, tenant.settings, this.clock.now());
+      assertStorable(user);
+    } catch (error) {
+      // A refused update must not stay half-applied in the identity map: a later flush in this
+      // request (another mutation field of the same document) would write it.
+      em.clear();
+      throw error;
+    }
     user.updatedAt = this.clock.now();
     try {
       await em.flush();
@@ -204,6 +214,35 @@ export class UserService {
   setPasswordHash(user: User, hash: string): void {
     user.passwordHash = hash;
     user.updatedAt = this.clock.now();
+  }
+}
+
+const USER_COLUMNS = stringColumnLengths(UserSchema);
+
+/**
+ * The one check that what is about to be written fits its columns (SPEC §5: input the gateway
+ * cannot store is BAD_USER_INPUT naming the field, on every database, never INTERNAL). The
+ * input checks bound what a client types; this bounds what normalisation made of it (an IDN
+ * email's punycode key, a lower-cased name key, an imported hash), read from the entity.
+ */
+function assertStorable(user: User): void {
+  const over = overlongColumn(user, USER_COLUMNS);
+  if (!over) return;
+  const field = fieldOfColumn(user, over.property);
+  throw badInput(field, `${field} is too long to store (at most ${over.max} characters once normalised)`);
+}
+
+/** The input field a stored property comes from. */
+function fieldOfColumn(user: User, property: keyof User & string): string {
+  switch (property) {
+    case 'emailKey':
+      return 'email';
+    case 'phoneKey':
+      return 'phoneNumber';
+    case 'nameKey':
+      return (user.firstName ?? '').toLowerCase().length > (user.lastName ?? '').toLowerCase().length ? 'firstName' : 'lastName';
+    default:
+      return property;
   }
 }
 

@@ -1,4 +1,5 @@
 import { isEmail } from 'class-validator';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { alpha3ToAlpha2, isValid as isCountryCode } from 'i18n-iso-countries';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { badInput } from '../errors';
@@ -9,22 +10,60 @@ import { badInput } from '../errors';
  */
 
 export interface NormalizedEmail {
-  /** As given, trimmed: what we show and send to. */
+  /** What we show and send to: as given (trimmed, NFC), a non-ASCII domain in its IDNA Unicode form. */
   email: string;
-  /** Lower-cased: what uniqueness and lookups compare. */
+  /** The one normal form uniqueness and lookups compare: local part lower-cased, domain in IDNA ASCII (punycode) form. */
   key: string;
 }
 
+/**
+ * Characters nobody can see: default-ignorable code points (zero-width space, soft hyphen,
+ * zero-width joiner and non-joiner, word joiner, BOM, variation selectors, tags…), and format
+ * and control characters. IDNA mapping would silently drop most of them, so `x@exa\u00ADmple.com`
+ * would reach `example.com` under a spelling no one can tell apart; they are refused instead.
+ */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
+const FORMAT_OR_CONTROL = /[\p{Cc}\p{Cf}]/u;
+/** RFC 5321: an address is at most 254 characters (in the form that is stored and sent). */
+export const MAX_EMAIL_LENGTH = 254;
+const EMAIL_SYNTAX = { allow_utf8_local_part: false, require_tld: true, allow_ip_domain: false } as const;
+
+/**
+ * SPEC §3: emails are compared in one normal form (NFC, case-folded, the domain in IDNA
+ * ASCII form), so `x@café.example`, `X@CAFÉ.example` and `x@xn--caf-dma.example` are one
+ * account; invisible characters anywhere are BAD_USER_INPUT. A Cyrillic letter in the domain
+ * is another domain and stays one (it gets its own punycode). Local parts are ASCII only: a
+ * Cyrillic "а" in an address that looks like a customer's would otherwise open a second,
+ * look-alike account. Both the given spelling and its normal form must be valid syntax (the
+ * IDNA mapping alone would also turn `%41` or `0x7f.1` into something else).
+ */
 export function normalizeEmail(value: string, field: string): NormalizedEmail {
-  const email = value.normalize('NFC').trim();
-  if (email.length === 0) throw badInput(field, `${field} is required`);
-  if (email.length > 254) throw badInput(field, `${field} must be at most 254 characters`);
-  // ASCII local parts only: a Cyrillic "а" in an address that looks like a customer's would
-  // otherwise open a second, look-alike account.
-  if (!isEmail(email, { allow_utf8_local_part: false, require_tld: true, allow_ip_domain: false })) {
+  if (typeof value !== 'string') throw badInput(field, `${field} must be text`);
+  const invisible = INVISIBLE.exec(value) ?? FORMAT_OR_CONTROL.exec(value.trim());
+  if (invisible) {
+    const code = invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw badInput(field, `${field} must not contain invisible characters (U+${code})`);
+  }
+  const given = value.normalize('NFC').trim();
+  if (given.length === 0) throw badInput(field, `${field} is required`);
+  if (given.length > MAX_EMAIL_LENGTH) throw badInput(field, `${field} must be at most ${MAX_EMAIL_LENGTH} characters`);
+  const at = given.lastIndexOf('@');
+  const local = given.slice(0, at);
+  const domain = given.slice(at + 1);
+  const asciiDomain = at > 0 ? domainToASCII(domain) : '';
+  const key = `${local.toLowerCase()}@${asciiDomain}`;
+  if (!asciiDomain || !isEmail(given, EMAIL_SYNTAX) || !isEmail(key, EMAIL_SYNTAX)) {
     throw badInput(field, `${field} is not a valid email address`);
   }
-  return { email, key: email.toLowerCase() };
+  // For an IDN the ASCII form is the longer one: the limit holds for it too.
+  if (key.length > MAX_EMAIL_LENGTH) throw badInput(field, `${field} must be at most ${MAX_EMAIL_LENGTH} characters in its ASCII (punycode) form`);
+  const email = isAscii(domain) ? given : `${local}@${domainToUnicode(asciiDomain)}`;
+  if (email.length > MAX_EMAIL_LENGTH) throw badInput(field, `${field} must be at most ${MAX_EMAIL_LENGTH} characters`);
+  return { email, key };
+}
+
+function isAscii(value: string): boolean {
+  return /^[\x00-\x7f]*$/.test(value);
 }
 
 /** Maps an ISO 3166 alpha-2 or alpha-3 code (the CRM.COM document sends `CYP`) to alpha-2. */
@@ -76,7 +115,7 @@ export function checkDate(value: string | null | undefined, field: string, today
 /** An email address or a phone number that identifies an account: its lookup key and its delivery address. */
 export interface Identity {
   kind: 'email' | 'phone';
-  /** Lower-cased email or E.164: what lookups compare. */
+  /** The email's normal form (normalizeEmail) or E.164: what lookups and counters compare. */
   key: string;
   /** The email as given, or E.164: what we send to. */
   address: string;

@@ -38,7 +38,10 @@ export class User {
   identifiers: ExternalIdentifier[] = [];
   firstName?: string | null;
   lastName?: string | null;
-  /** lower(first) + ' ' + lower(last): the key of the first + last name filter. */
+  /**
+   * lower(first) + ' ' + lower(last): the key of the first + last name filter. Lower-casing can
+   * double a name ("İ" becomes "i̇"), so the column holds 2 × 100 + 1 + 2 × 100 characters.
+   */
   nameKey?: string | null;
   title?: string | null;
   gender?: string | null;
@@ -101,7 +104,7 @@ export const UserSchema = new EntitySchema<User>({
     identifiers: { type: 'json' },
     firstName: text(100),
     lastName: text(100),
-    nameKey: text(201),
+    nameKey: text(401),
     title: text(50),
     gender: text(20),
     dob: text(10),
