@@ -1,7 +1,8 @@
 import { GraphQLObjectType, isObjectType, type GraphQLSchema } from 'graphql';
 import { allow, deny, rule, shield, type IRules } from 'graphql-shield';
 import { AppError, toGraphQLError } from '../errors';
-import type { Caller, RequestContext } from './context';
+import type { Caller } from '../identity/caller';
+import type { RequestContext } from './context';
 
 /**
  * Who may call what: SPEC §1's table, in full. `origin` means a client-side call with no

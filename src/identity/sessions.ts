@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { App, RefreshToken, Session, User } from '../db/entities';
 import { sqlBool } from '../db/sql';
 import { AppError } from '../errors';
-import type { Caller } from '../graphql/context';
+import type { Caller } from './caller';
 import type { AppService } from './apps';
 import type { Clock } from './clock';
 import { newId, randomSecret, sha256 } from './secrets';

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Caller } from '../graphql/context';
+import type { Caller } from '../identity/caller';
 import type { Services } from '../services';
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {

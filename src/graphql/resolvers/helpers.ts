@@ -1,6 +1,7 @@
 import { AppError } from '../../errors';
 import type { SignInMeta } from '../../identity/sessions';
-import type { Caller, RequestContext } from '../context';
+import type { BearerCaller } from '../../identity/caller';
+import type { RequestContext } from '../context';
 
 /**
  * Counts a sign-in attempt by result (`success`, or the error code) in the metrics, whatever
@@ -23,7 +24,7 @@ export function signInMeta(ctx: RequestContext): SignInMeta & { ip: string } {
 }
 
 /** The signed-in user's caller; the shield guarantees it for bearer-only operations. */
-export function bearerOf(ctx: RequestContext): Extract<Caller, { kind: 'bearer' }> {
+export function bearerOf(ctx: RequestContext): BearerCaller {
   if (ctx.caller.kind !== 'bearer') throw new AppError('UNAUTHENTICATED');
   return ctx.caller;
 }
