@@ -7,8 +7,10 @@ import type { Services } from '../services';
 export interface RequestContext {
   requestId: string;
   ip: string;
-  /** The Origin header, for client-side autologin and CORS. */
+  /** The Origin header, for client-side autologin and the publishable key's origin check. */
   origin: string | null;
+  /** An Origin header naming another site than the gateway itself (not the playground). */
+  crossOrigin: boolean;
   userAgent: string | null;
   caller: Caller;
   em: EntityManager;
@@ -18,6 +20,8 @@ export interface RequestContext {
    * may be shown in the payload though the caller holds only a publishable key.
    */
   revealedUserIds: Set<string>;
+  /** Users this request just started a participant session for: id, externalId and names only. */
+  participantUserIds: Set<string>;
 }
 
 /** The app the caller acts for. The shield guarantees a tenant before any resolver runs. */
@@ -26,5 +30,5 @@ export function tenantOf(ctx: RequestContext): Tenant {
   if (caller.kind === 'publishable' || caller.kind === 'secret' || caller.kind === 'bearer') {
     return { app: caller.app, settings: caller.settings };
   }
-  throw new AppError('UNAUTHENTICATED');
+  throw new AppError('UNAUTHENTICATED', undefined, { reason: 'missing_credentials' });
 }

@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { App, RefreshToken, Session, User } from '../db/entities';
 import { sqlBool } from '../db/sql';
 import { AppError } from '../errors';
-import type { Caller } from './caller';
+import { PARTICIPANT_SCOPE, type BearerCaller, type InvalidCaller } from './caller';
 import type { AppService } from './apps';
 import type { Clock } from './clock';
 import { newId, randomSecret, sha256 } from './secrets';
@@ -129,11 +129,14 @@ export class SessionService {
 
   /**
    * A bearer request: the token must verify, and its session must still be live and its user
-   * not suspended (one joined query), so logout and revocation take effect at once.
+   * not suspended (one joined query), so logout, revocation and suspension take effect at once.
+   * A failure says why (SPEC §1): `invalid_token`, `token_expired` (refresh), `session_ended`
+   * (sign in again; also a suspended account, whose sessions SPEC §4.10 ends).
    */
-  async authenticateBearer(em: EntityManager, token: string): Promise<Caller> {
-    const claims = await this.jwt.verifyAccess(token);
-    if (!claims) return { kind: 'invalid', reason: 'invalid or expired access token' };
+  async authenticateBearer(em: EntityManager, token: string): Promise<BearerCaller | InvalidCaller> {
+    const checked = await this.jwt.checkAccess(token);
+    if (!checked.ok) return { kind: 'invalid', reason: checked.reason, detail: 'access token does not verify' };
+    const { claims } = checked;
     // The same joined row em.findOne(Session, …, { populate: ['user', 'app'] }) read, as raw SQL
     // with the app mapped by em.map: the ORM's query building and hydration of three entities
     // cost several times the query itself on every bearer request (bench/README.md).
@@ -145,10 +148,12 @@ export class SessionService {
       em.getTransactionContext(),
     );
     const now = this.clock.now();
-    if (!row || row.s_revoked_at_ != null || new Date(row.s_expires_at_ as number | string | Date) <= now) return { kind: 'invalid', reason: 'session ended' };
+    if (!row || row.s_revoked_at_ != null || new Date(row.s_expires_at_ as number | string | Date) <= now) {
+      return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
+    }
     const { s_user_id_: userId, s_revoked_at_: _revoked, s_expires_at_: _expires, u_suspended_: suspended, ...appRow } = row;
-    if (userId !== claims.sub || appRow.id !== claims.aud) return { kind: 'invalid', reason: 'token does not match its session' };
-    if (sqlBool(suspended)) return { kind: 'invalid', reason: 'account suspended' };
+    if (userId !== claims.sub || appRow.id !== claims.aud) return { kind: 'invalid', reason: 'invalid_token', detail: 'token does not match its session' };
+    if (sqlBool(suspended)) return { kind: 'invalid', reason: 'session_ended', detail: 'account suspended' };
     const app = em.map(App, appRow);
     return {
       kind: 'bearer',
@@ -157,7 +162,18 @@ export class SessionService {
       userId: claims.sub,
       sessionId: claims.sid,
       scope: claims.scope,
+      participant: isParticipantScope(claims.scope),
     };
+  }
+
+  /**
+   * The app whose access token this is, checking only the signature, `typ` and issuer (not expiry,
+   * not the session): for a token riding along with an API key, which must not be another app's.
+   * Null when the token is not one of ours at all.
+   */
+  async appOfToken(token: string): Promise<string | null> {
+    const checked = await this.jwt.checkAccess(token, { ignoreExpiry: true });
+    return checked.ok ? checked.claims.aud : null;
   }
 
   private async payload(session: Session, user: User, refreshToken: string, refreshExpiresAt: Date, tenant: Tenant): Promise<AuthResult> {
@@ -189,4 +205,8 @@ function normalizeScope(scope: string | null | undefined): string {
     throw new AppError('BAD_USER_INPUT', 'scope must be space-separated words of letters, digits and : . _ -', { field: 'scope' });
   }
   return parts.join(' ');
+}
+
+export function isParticipantScope(scope: string): boolean {
+  return scope === PARTICIPANT_SCOPE;
 }
