@@ -100,3 +100,156 @@ describe('finding 13: a publishable key does not work from another brand’s pag
     expect((await postRaw(gw.url, CHECK, { 'x-api-key': app.secretKey, origin: OTHER_BRAND })).json.data).toEqual({ checkEmail: { exists: false } });
   });
 });
+
+const AUTOLOGIN = gql`
+  mutation Autologin($input: AutologinInput!) { autologin(input: $input) { status registered lt } }
+`;
+const EXCHANGE = gql`
+  mutation Exchange($lt: String!) {
+    exchangeLoginTicket(lt: $lt) { accessToken refreshToken refreshExpiresIn idToken scope user { id externalId firstName lastName } }
+  }
+`;
+const FULL_ME = gql`query { me { id externalId firstName lastName email dob address } }`;
+const PARTICIPANT_ME = gql`query { me { id externalId firstName lastName } }`;
+
+describe('finding 2: client-side autologin gives a participant session only (SPEC §4.8)', () => {
+  let promo: TestApp;
+  let promoFrontend: Client;
+  let victim: { id: string; externalId: string };
+
+  beforeAll(async () => {
+    promo = await gw.createApp('Promo', { allowedOrigins: [SHOP], clientAutologin: true });
+    promoFrontend = apolloClient(gw.url, { 'x-api-key': promo.publishableKey });
+    const promoPartner = apolloClient(gw.url, { 'x-api-key': promo.secretKey });
+    // The victim: a customer the partner created, with personal data and no password yet.
+    const created = await run(promoPartner, gql`mutation($input: CreateUserInput!) { createUser(input: $input) { id externalId } }`, {
+      input: { email: email(), externalId: 'victim-1', firstName: 'Vic', lastName: 'Tim', dob: '1980-02-03', address: '1 Main St' },
+    });
+    victim = created.data!.createUser;
+  });
+
+  it('is off unless the app sets clientAutologin: METHOD_DISABLED, even from an allowed origin', async () => {
+    const forged = apolloClient(gw.url, { origin: SHOP });
+    const result = await run(forged, AUTOLOGIN, { input: { appId: app.appId, externalId: 'victim-1', firstName: 'M', lastName: 'X' } });
+    expect(result.code).toBe('METHOD_DISABLED');
+    expect(result.data ?? null).toBeNull();
+  });
+
+  it('answers a forged Origin with a participant session: no refresh token, me shows only id, externalId and names', async () => {
+    // The attack, as curl would send it: no key, a forged Origin, the victim's external id.
+    const forged = apolloClient(gw.url, { origin: SHOP });
+    const ticket = await run(forged, AUTOLOGIN, { input: { appId: promo.appId, externalId: 'victim-1', firstName: 'M', lastName: 'X' } });
+    expect(ticket.errors).toEqual([]);
+    expect(ticket.data!.autologin.registered).toBe(false);
+    const session = await run(promoFrontend, EXCHANGE, { lt: ticket.data!.autologin.lt });
+    expect(session.errors).toEqual([]);
+    const auth = session.data!.exchangeLoginTicket;
+    expect(auth).toMatchObject({ refreshToken: null, refreshExpiresIn: null, scope: 'participant' });
+    expect(auth.user).toEqual({ id: victim.id, externalId: 'victim-1', firstName: 'Vic', lastName: 'Tim' });
+    // The ID token names the user and nothing more.
+    const idClaims = jwt.decode(auth.idToken) as Record<string, unknown>;
+    expect(idClaims).toMatchObject({ sub: victim.id, given_name: 'Vic', family_name: 'Tim' });
+    expect(idClaims).not.toHaveProperty('email');
+    expect(idClaims).not.toHaveProperty('phone_number');
+
+    const participant = bearer(auth.accessToken);
+    expect((await run(participant, PARTICIPANT_ME)).data!.me).toEqual({ id: victim.id, externalId: 'victim-1', firstName: 'Vic', lastName: 'Tim' });
+    const full = await run(participant, FULL_ME);
+    const denied = full.errors.map((e) => [e.path?.join('.'), e.extensions?.code]);
+    expect(denied).toEqual(expect.arrayContaining([['me.email', 'FORBIDDEN'], ['me.dob', 'FORBIDDEN'], ['me.address', 'FORBIDDEN']]));
+    expect(JSON.stringify(full.data ?? null)).not.toMatch(/1980|Main St|@example\.com/);
+  });
+
+  it('answers every other bearer operation of a participant session with FORBIDDEN, and lets it end only itself', async () => {
+    const forged = apolloClient(gw.url, { origin: SHOP });
+    const lt = (await run(forged, AUTOLOGIN, { input: { appId: promo.appId, externalId: 'victim-1', firstName: 'M', lastName: 'X' } })).data!.autologin.lt;
+    const auth = (await run(promoFrontend, EXCHANGE, { lt })).data!.exchangeLoginTicket;
+    const participant = bearer(auth.accessToken);
+    const attempts: [ReturnType<typeof gql>, Record<string, unknown>][] = [
+      [gql`mutation { changePassword(newPassword: "attacker chosen password") }`, {}],
+      [UPDATE_PROFILE, { input: { city: 'Attacker town' } }],
+      [gql`mutation { acceptLegalAgreement(input: { deviceUuid: "d", documents: ["terms"] }) { id } }`, {}],
+      [gql`mutation { logout(allSessions: true) }`, {}],
+    ];
+    for (const [document, variables] of attempts) {
+      const result = await run(participant, document, variables);
+      expect(result.code, JSON.stringify(result.errors)).toBe('FORBIDDEN');
+    }
+    // Nothing was changed: no password, no city.
+    const seen = await run(apolloClient(gw.url, { 'x-api-key': promo.secretKey }), gql`query($id: ID) { user(id: $id) { hasPassword city } }`, { id: victim.id });
+    expect(seen.data!.user).toEqual({ hasPassword: false, city: null });
+    // Ending its own session is harmless, and works.
+    expect((await run(participant, gql`mutation { logout }`)).data!.logout).toBe(true);
+    expect((await run(participant, PARTICIPANT_ME)).errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'session_ended' });
+  });
+
+  it('refuses an email on the client-side path (FORBIDDEN naming it) and creates nothing', async () => {
+    const forged = apolloClient(gw.url, { origin: SHOP });
+    const result = await run(forged, AUTOLOGIN, { input: { appId: promo.appId, externalId: 'fresh-9', firstName: 'M', lastName: 'X', email: 'attacker@example.net' } });
+    expect(result.errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', field: 'email' });
+    const found = await run(apolloClient(gw.url, { 'x-api-key': promo.secretKey }), gql`query { user(externalId: "fresh-9") { id } }`);
+    expect(found.data!.user).toBeNull();
+  });
+
+  it('still gives the partner server (secret key) a full session with a refresh token', async () => {
+    const promoPartner = apolloClient(gw.url, { 'x-api-key': promo.secretKey });
+    const ticket = await run(promoPartner, AUTOLOGIN, { input: { externalId: 'victim-1', firstName: 'Vic', lastName: 'Tim' } });
+    const auth = (await run(promoFrontend, EXCHANGE, { lt: ticket.data!.autologin.lt })).data!.exchangeLoginTicket;
+    expect(auth.scope).toBe('openid profile email phone');
+    expect(auth.refreshToken).toMatch(/^rt_/);
+    const me = await run(bearer(auth.accessToken), FULL_ME);
+    expect(me.errors).toEqual([]);
+    expect(me.data!.me).toMatchObject({ id: victim.id, dob: '1980-02-03', address: '1 Main St' });
+  });
+});
+
+const LOGIN_SCOPE = gql`
+  mutation Login($input: LoginInput!) { login(input: $input) { accessToken scope } }
+`;
+
+describe('finding 4: a client gets only scopes its app allows (SPEC §2)', () => {
+  it('refuses scopes the app does not allow with BAD_USER_INPUT on scope, and gives a normal subset', async () => {
+    const address = email();
+    await signUp(frontend, { email: address });
+    const attack = await run(frontend, LOGIN_SCOPE, { input: { email: address, password: PASSWORD, scope: 'openid admin root:all' } });
+    expect(attack.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scope' });
+    expect(attack.errors[0].message).toContain('admin root:all');
+    // Participant is internal: no client may ask for it.
+    const participant = await run(frontend, LOGIN_SCOPE, { input: { email: address, password: PASSWORD, scope: 'participant' } });
+    expect(participant.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scope' });
+
+    const subset = await run(frontend, LOGIN_SCOPE, { input: { email: address, password: PASSWORD, scope: 'openid email' } });
+    expect(subset.errors).toEqual([]);
+    expect(subset.data!.login.scope).toBe('openid email');
+    expect((jwt.decode(subset.data!.login.accessToken) as { scope: string }).scope).toBe('openid email');
+    const all = await run(frontend, LOGIN_SCOPE, { input: { email: address, password: PASSWORD } });
+    expect(all.data!.login.scope).toBe('openid profile email phone');
+  });
+
+  it('answers an over-long scope with BAD_USER_INPUT, never INTERNAL (on PostgreSQL too)', async () => {
+    const address = email();
+    await signUp(frontend, { email: address });
+    for (const scope of [Array.from({ length: 20 }, (_, i) => `s${i}`.padEnd(64, 'x')).join(' '), 'openid '.repeat(200), 'x'.repeat(5000)]) {
+      const result = await run(frontend, LOGIN_SCOPE, { input: { email: address, password: PASSWORD, scope } });
+      expect(result.errors[0].extensions, scope.slice(0, 20)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scope' });
+    }
+  });
+
+  it('takes a per-app allowedScopes, validated like the other settings', async () => {
+    const custom = await gw.createApp('Loyalty', { allowedScopes: ['openid', 'loyalty:read'] });
+    const client = apolloClient(gw.url, { 'x-api-key': custom.publishableKey });
+    const address = email();
+    await signUp(client, { email: address });
+    expect((await run(client, LOGIN_SCOPE, { input: { email: address, password: PASSWORD, scope: 'loyalty:read' } })).data!.login.scope).toBe('loyalty:read');
+    expect((await run(client, LOGIN_SCOPE, { input: { email: address, password: PASSWORD, scope: 'email' } })).errors[0].extensions!.field).toBe('scope');
+    expect((await run(client, LOGIN_SCOPE, { input: { email: address, password: PASSWORD } })).data!.login.scope).toBe('openid loyalty:read');
+
+    const em = gw.gateway.orm.em.fork();
+    for (const allowedScopes of [[], ['participant'], ['bad scope'], 'openid', Array.from({ length: 5 }, (_, i) => `${i}`.padEnd(64, 'y'))]) {
+      await expect(gw.gateway.services.apps.updateSettings(em, custom.appId, { allowedScopes })).rejects.toMatchObject({
+        code: 'BAD_USER_INPUT',
+        extensions: { field: 'settings.allowedScopes' },
+      });
+    }
+  });
+});

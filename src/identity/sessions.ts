@@ -2,7 +2,8 @@ import type { EntityManager } from '@mikro-orm/core';
 import { createHmac } from 'node:crypto';
 import { App, RefreshToken, Session, User } from '../db/entities';
 import { sqlBool } from '../db/sql';
-import { AppError } from '../errors';
+import { MAX_SCOPE_LENGTH, SCOPE_TOKEN, type AppSettings } from '../config/app-settings';
+import { AppError, badInput } from '../errors';
 import { PARTICIPANT_SCOPE, type BearerCaller, type InvalidCaller } from './caller';
 import type { AppService } from './apps';
 import type { Clock } from './clock';
@@ -15,8 +16,9 @@ export interface AuthResult {
   accessToken: string;
   expiresIn: number;
   expiresAt: Date;
-  refreshToken: string;
-  refreshExpiresIn: number;
+  /** Null for a participant session (client-side autologin): it cannot be renewed. */
+  refreshToken: string | null;
+  refreshExpiresIn: number | null;
   idToken: string;
   scope: string;
   registrationRequired: boolean;
@@ -26,13 +28,15 @@ export interface AuthResult {
 export interface SignInMeta {
   ip?: string | null;
   userAgent?: string | null;
+  /** Space-separated scopes the client asks for: a subset of the app's allowedScopes (SPEC §2). */
   scope?: string | null;
   registrationRequired?: boolean;
+  /** A participant session (client-side autologin, SPEC §4.8): scope `participant`, no refresh token. */
+  participant?: boolean;
 }
 
 /** Refresh tokens presented again within this interval get the same child back (a client racing itself). */
 export const REFRESH_GRACE_MS = 10_000;
-const DEFAULT_SCOPE = 'openid profile email phone';
 const REFRESH_PREFIX = 'rt_';
 
 /**
@@ -51,12 +55,16 @@ export class SessionService {
     private readonly apps: AppService,
   ) {}
 
-  /** Starts a session for a user who just proved who they are. */
+  /**
+   * Starts a session for a user who just proved who they are. A participant session (client-side
+   * autologin) gets no refresh token and lives only as long as its access token.
+   */
   async signIn(em: EntityManager, tenant: Tenant, user: User, meta: SignInMeta = {}): Promise<AuthResult> {
     if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     const now = this.clock.now();
-    const ttl = tenant.settings.refreshTokenTtlSeconds;
-    const scope = normalizeScope(meta.scope);
+    const participant = meta.participant === true;
+    const scope = participant ? PARTICIPANT_SCOPE : grantScope(tenant.settings, meta.scope);
+    const ttl = participant ? tenant.settings.accessTokenTtlSeconds : tenant.settings.refreshTokenTtlSeconds;
     const session = em.create(Session, {
       id: newId(),
       app: tenant.app,
@@ -70,6 +78,10 @@ export class SessionService {
       ip: meta.ip?.slice(0, 64) ?? null,
       userAgent: meta.userAgent?.slice(0, 255) ?? null,
     });
+    if (participant) {
+      await em.flush();
+      return this.payload(session, user, null, null, tenant);
+    }
     const refreshToken = REFRESH_PREFIX + randomSecret(32);
     em.create(RefreshToken, { id: newId(), session, tokenHash: sha256(refreshToken), createdAt: now, expiresAt: session.expiresAt, usedAt: null });
     await em.flush();
@@ -176,15 +188,16 @@ export class SessionService {
     return checked.ok ? checked.claims.aud : null;
   }
 
-  private async payload(session: Session, user: User, refreshToken: string, refreshExpiresAt: Date, tenant: Tenant): Promise<AuthResult> {
+  private async payload(session: Session, user: User, refreshToken: string | null, refreshExpiresAt: Date | null, tenant: Tenant): Promise<AuthResult> {
     const ttl = tenant.settings.accessTokenTtlSeconds;
-    const [access, idToken] = await Promise.all([this.jwt.signAccess(session, ttl), this.jwt.signId(session, user, ttl)]);
+    const participant = isParticipantScope(session.scope);
+    const [access, idToken] = await Promise.all([this.jwt.signAccess(session, ttl), this.jwt.signId(session, user, ttl, { contact: !participant })]);
     return {
       accessToken: access.token,
       expiresIn: access.expiresIn,
       expiresAt: access.expiresAt,
       refreshToken,
-      refreshExpiresIn: Math.max(0, Math.round((refreshExpiresAt.getTime() - this.clock.now().getTime()) / 1000)),
+      refreshExpiresIn: refreshExpiresAt && Math.max(0, Math.round((refreshExpiresAt.getTime() - this.clock.now().getTime()) / 1000)),
       idToken,
       scope: session.scope,
       registrationRequired: session.registrationRequired,
@@ -198,11 +211,20 @@ export class SessionService {
   }
 }
 
-function normalizeScope(scope: string | null | undefined): string {
-  if (!scope) return DEFAULT_SCOPE;
-  const parts = [...new Set(scope.split(/\s+/).filter(Boolean))];
-  if (parts.length > 20 || parts.some((p) => !/^[A-Za-z0-9:._-]{1,64}$/.test(p))) {
-    throw new AppError('BAD_USER_INPUT', 'scope must be space-separated words of letters, digits and : . _ -', { field: 'scope' });
+/**
+ * The scope a sign-in gets (SPEC §2): what the client asked for, if every word of it is among
+ * the app's allowedScopes, else BAD_USER_INPUT on `scope`; nothing asked, all of them. The
+ * result always fits the session's column (allowedScopes is checked to fit).
+ */
+export function grantScope(settings: AppSettings, requested: string | null | undefined): string {
+  const allowed = settings.allowedScopes;
+  if (requested == null || requested.trim() === '') return allowed.join(' ');
+  if (requested.length > MAX_SCOPE_LENGTH) throw badInput('scope', `scope must be at most ${MAX_SCOPE_LENGTH} characters`);
+  const parts = [...new Set(requested.trim().split(/\s+/))];
+  if (parts.some((p) => !SCOPE_TOKEN.test(p))) throw badInput('scope', 'scope must be space-separated words of letters, digits and : . _ -');
+  const refused = parts.filter((p) => !allowed.includes(p));
+  if (refused.length) {
+    throw badInput('scope', `scope ${refused.join(' ')} is not allowed for this app; it allows ${allowed.join(' ')}`);
   }
   return parts.join(' ');
 }

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors';
-import type { SignInMeta } from '../../identity/sessions';
+import { isParticipantScope, type AuthResult, type SignInMeta } from '../../identity/sessions';
 import type { BearerCaller } from '../../identity/caller';
 import type { RequestContext } from '../context';
 
@@ -27,4 +27,12 @@ export function signInMeta(ctx: RequestContext): SignInMeta & { ip: string } {
 export function bearerOf(ctx: RequestContext): BearerCaller {
   if (ctx.caller.kind !== 'bearer') throw new AppError('UNAUTHENTICATED');
   return ctx.caller;
+}
+
+/**
+ * The payload of a sign-in may show the user's own profile though the caller holds only a key;
+ * a participant session's (client-side autologin) shows id, externalId and names only.
+ */
+export function revealUser(ctx: RequestContext, result: AuthResult): void {
+  (isParticipantScope(result.scope) ? ctx.participantUserIds : ctx.revealedUserIds).add(result.user.id);
 }

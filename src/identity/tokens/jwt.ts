@@ -55,8 +55,13 @@ export class JwtService {
     return { token, expiresIn: ttlSeconds, expiresAt: new Date(claims.exp * 1000) };
   }
 
-  /** OpenID Connect id token: who the user is, for the client's display and its backend. */
-  async signId(session: Session, user: User, ttlSeconds: number): Promise<string> {
+  /**
+   * OpenID Connect id token: who the user is, for the client's display and its backend.
+   * Without `contact` (participant sessions, SPEC §4.8) it names the user and nothing more:
+   * no email or phone number.
+   */
+  async signId(session: Session, user: User, ttlSeconds: number, options: { contact?: boolean } = {}): Promise<string> {
+    const contact = options.contact ?? true;
     const key = await this.keys.current();
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const name = [user.firstName, user.lastName].filter(Boolean).join(' ') || undefined;
@@ -68,10 +73,10 @@ export class JwtService {
       exp: iat + ttlSeconds,
       auth_time: Math.floor(session.authTime.getTime() / 1000),
       sid: session.id,
-      email: user.email ?? undefined,
-      email_verified: user.email ? user.emailVerified : undefined,
-      phone_number: user.phoneNumber ?? undefined,
-      phone_number_verified: user.phoneNumber ? user.phoneVerified : undefined,
+      email: (contact && user.email) || undefined,
+      email_verified: contact && user.email ? user.emailVerified : undefined,
+      phone_number: (contact && user.phoneNumber) || undefined,
+      phone_number_verified: contact && user.phoneNumber ? user.phoneVerified : undefined,
       given_name: user.firstName ?? undefined,
       family_name: user.lastName ?? undefined,
       name,
