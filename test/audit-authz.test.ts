@@ -253,3 +253,66 @@ describe('finding 4: a client gets only scopes its app allows (SPEC §2)', () =>
     }
   });
 });
+
+describe('finding 1: partner-key fields are written only with a secret key (SPEC §1)', () => {
+  const ADMIN_AUTOLOGIN = AUTOLOGIN;
+
+  it('refuses register with externalId from a publishable key (FORBIDDEN naming the field), so the partner’s autologin creates its own customer', async () => {
+    const address = email();
+    const attack = await run(frontend, REGISTER, { input: { email: address, password: PASSWORD, externalId: 'easy-777' } });
+    expect(attack.errors[0]).toMatchObject({ extensions: { code: 'FORBIDDEN', field: 'externalId' } });
+    expect(attack.errors[0].message).toContain('externalId');
+    const typed = await run(frontend, REGISTER, { input: { email: email(), password: PASSWORD, externalIdType: 'crm' } });
+    expect(typed.errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', field: 'externalIdType' });
+    // Nothing was created by the refused calls.
+    expect((await run(partner, gql`query($e: String) { user(email: $e) { id } }`, { e: address })).data!.user).toBeNull();
+    // The partner's server-side autologin then registers its real customer, not the attacker's account.
+    const auto = await run(partner, ADMIN_AUTOLOGIN, { input: { externalId: 'easy-777', firstName: 'Real', lastName: 'Customer' } });
+    expect(auto.data!.autologin.registered).toBe(true);
+  });
+
+  it('answers a taken external id the same FORBIDDEN as a free one: no enumeration', async () => {
+    await run(partner, gql`mutation { createUser(input: { externalId: "taken-1" }) { id } }`);
+    const taken = await run(frontend, REGISTER, { input: { email: email(), password: PASSWORD, externalId: 'taken-1' } });
+    const free = await run(frontend, REGISTER, { input: { email: email(), password: PASSWORD, externalId: 'free-1' } });
+    expect(taken.errors).toEqual(free.errors);
+    expect(taken.errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', field: 'externalId' });
+  });
+
+  it('refuses updateProfile setting or clearing externalId with a bearer token, and leaves the account as it was', async () => {
+    const created = await run(partner, CREATE_PARTNER_USER, { input: { email: email(), externalId: 'crm-42', externalIdType: 'crm' } });
+    const address = created.data!.createUser.email;
+    // The partner's contact proves their email and signs in; here through a reset link.
+    const reset = await run(partner, gql`mutation($e: String) { requestPasswordReset(input: { email: $e, sendEmail: false }) { verificationString } }`, { e: address });
+    await run(frontend, gql`mutation($t: String!) { resetPassword(input: { token: $t, password: "${PASSWORD}" }) }`, { t: reset.data!.requestPasswordReset.verificationString });
+    const auth = (await run(frontend, gql`mutation($e: String) { login(input: { email: $e, password: "${PASSWORD}" }) { accessToken } }`, { e: address })).data!.login;
+    const customer = bearer(auth.accessToken);
+    for (const input of [{ externalId: 'easy-777' }, { externalId: null }, { externalIdType: 'other' }, { city: 'Paris', externalId: 'x' }]) {
+      const result = await run(customer, UPDATE_PROFILE, { input });
+      expect(result.errors[0]?.extensions, JSON.stringify(input)).toMatchObject({ code: 'FORBIDDEN', field: Object.keys(input).find((k) => k !== 'city') });
+    }
+    const seen = await run(partner, gql`query($id: ID) { user(id: $id) { externalId city identifiers { externalId externalIdType } } }`, { id: created.data!.createUser.id });
+    expect(seen.data!.user).toEqual({ externalId: 'crm-42', city: null, identifiers: [{ externalId: 'crm-42', externalIdType: 'crm' }] });
+    // Other profile fields stay the customer's own.
+    expect((await run(customer, UPDATE_PROFILE, { input: { city: 'Paris' } })).data!.updateProfile.city).toBe('Paris');
+  });
+
+  it('lets a partner set externalId with its secret key: createUser, updateUser, importUsers and register', async () => {
+    const created = await run(partner, CREATE_PARTNER_USER, { input: { email: email(), externalId: 'p-1', externalIdType: 'crm' } });
+    expect(created.data!.createUser.externalId).toBe('p-1');
+    const updated = await run(partner, gql`mutation($id: ID!) { updateUser(id: $id, input: { externalId: "p-2" }) { externalId } }`, { id: created.data!.createUser.id });
+    expect(updated.data!.updateUser.externalId).toBe('p-2');
+    const imported = await run(partner, gql`mutation { importUsers(input: [{ email: "imported-p3@example.com", externalId: "p-3" }]) { imported failed { code } } }`);
+    expect(imported.data!.importUsers).toEqual({ imported: 1, failed: [] });
+    const registered = await run(partner, REGISTER, { input: { email: email(), password: PASSWORD, externalId: 'p-4' } });
+    expect(registered.errors).toEqual([]);
+    const found = await run(partner, gql`query { user(externalId: "p-4") { id } }`);
+    expect(found.data!.user.id).toBe(registered.data!.register.user.id);
+    // A publishable register without those fields (or with them null) works as before.
+    expect((await run(frontend, REGISTER, { input: { email: email(), password: PASSWORD, externalId: null } })).errors).toEqual([]);
+  });
+});
+
+const CREATE_PARTNER_USER = gql`
+  mutation($input: CreateUserInput!) { createUser(input: $input) { id email externalId } }
+`;
