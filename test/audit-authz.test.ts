@@ -2,6 +2,7 @@ import { gql } from '@apollo/client/core';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SingleUseToken, User } from '../src/db/entities';
 import { apolloClient, postRaw, run, type Client } from './helpers/client';
 import { startGateway, type TestApp, type TestGateway } from './helpers/gateway';
 import { ME, REGISTER, UPDATE_PROFILE } from './helpers/session-documents';
@@ -316,3 +317,26 @@ describe('finding 1: partner-key fields are written only with a secret key (SPEC
 const CREATE_PARTNER_USER = gql`
   mutation($input: CreateUserInput!) { createUser(input: $input) { id email externalId } }
 `;
+
+describe('finding 14: a suspended account cannot complete resetPassword', () => {
+  const RESET = gql`mutation($t: String!, $p: String!) { resetPassword(input: { token: $t, password: $p }) }`;
+  const REQUEST = gql`mutation($id: ID) { requestPasswordReset(input: { userId: $id, sendEmail: false }) { verificationString } }`;
+
+  it('answers ACCOUNT_SUSPENDED and leaves the token unused; the same token works once the account is reinstated', async () => {
+    const auth = await signUp();
+    const token = (await run(partner, REQUEST, { id: auth.user.id })).data!.requestPasswordReset.verificationString;
+    // There is no suspendUser operation yet: suspend through the gateway's own storage.
+    const em = gw.gateway.orm.em.fork();
+    await em.nativeUpdate(User, { id: auth.user.id }, { suspended: true });
+    const attempt = await run(frontend, RESET, { t: token, p: 'attacker new password' });
+    expect(attempt.code).toBe('ACCOUNT_SUSPENDED');
+    const row = await em.fork().findOneOrFail(SingleUseToken, { user: auth.user.id, purpose: 'password_reset' });
+    expect(row.usedAt).toBeNull();
+    const stored = await em.fork().findOneOrFail(User, { id: auth.user.id });
+    expect(await gw.gateway.services.hasher.verify(stored.passwordHash!, PASSWORD)).toBe(true);
+
+    await em.nativeUpdate(User, { id: auth.user.id }, { suspended: false });
+    expect((await run(frontend, RESET, { t: token, p: 'a fresh new password' })).errors).toEqual([]);
+    expect((await run(frontend, RESET, { t: token, p: 'a fresh new password' })).code).toBe('INVALID_RESET_TOKEN');
+  });
+});
