@@ -100,6 +100,19 @@ describe('finding 13: a publishable key does not work from another brand’s pag
     // Secret keys are server-side credentials: an Origin header does not restrict them (see README).
     expect((await postRaw(gw.url, CHECK, { 'x-api-key': app.secretKey, origin: OTHER_BRAND })).json.data).toEqual({ checkEmail: { exists: false } });
   });
+
+  it('counts the PUBLIC_URL origin as the gateway’s own (a proxy may rewrite Host)', async () => {
+    const proxied = await startGateway({ publicUrl: 'https://id.example.com', publicUrlExplicit: true });
+    try {
+      const shop = await proxied.createApp('Proxied shop', { allowedOrigins: [SHOP] });
+      const own = await postRaw(proxied.url, CHECK, { 'x-api-key': shop.publishableKey, origin: 'https://id.example.com' });
+      expect(own.json.data).toEqual({ checkEmail: { exists: false } });
+      const foreign = await postRaw(proxied.url, CHECK, { 'x-api-key': shop.publishableKey, origin: 'https://id.example.com.evil.net' });
+      expect(foreign.json.errors[0].extensions.code).toBe('INVALID_DOMAIN');
+    } finally {
+      await proxied.close();
+    }
+  });
 });
 
 const AUTOLOGIN = gql`

@@ -55,6 +55,15 @@ const authenticationPlugin: ApolloServerPlugin<RequestContext> = {
   },
 };
 
+/** The gateway's own pages (the playground) behind a proxy that rewrites Host are still same-origin. */
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
 export async function createGraphQLHandler(schema: GraphQLSchema, services: Services) {
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -87,7 +96,7 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
           requestId: info.requestId,
           ip: info.ip,
           origin: info.origin,
-          crossOrigin: info.origin !== null && !isSameOrigin(info.origin, req.headers.host),
+          crossOrigin: info.origin !== null && !isSameOrigin(info.origin, req.headers.host) && info.origin !== originOf(services.config.publicUrl),
           userAgent: req.headers['user-agent'] ?? null,
           // Decided by authenticationPlugin once the operation is known.
           caller: { kind: 'none' },

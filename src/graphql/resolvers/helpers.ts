@@ -25,7 +25,7 @@ export function signInMeta(ctx: RequestContext): SignInMeta & { ip: string } {
 
 /** The signed-in user's caller; the shield guarantees it for bearer-only operations. */
 export function bearerOf(ctx: RequestContext): BearerCaller {
-  if (ctx.caller.kind !== 'bearer') throw new AppError('UNAUTHENTICATED');
+  if (ctx.caller.kind !== 'bearer') throw new AppError('UNAUTHENTICATED', undefined, { reason: 'missing_credentials' });
   return ctx.caller;
 }
 
