@@ -91,7 +91,9 @@ function foreignOrigin(ctx: RequestContext): boolean {
 function accessRule(name: string, access: Access[]) {
   return rule(`access:${name}`, { cache: 'contextual' })((_parent, _args, ctx: RequestContext) => {
     const { caller } = ctx;
-    if (foreignOrigin(ctx)) return toGraphQLError(new AppError('INVALID_DOMAIN', `This publishable key does not work from ${ctx.origin}; it is not among its app's allowed origins`));
+    if (foreignOrigin(ctx)) {
+      return toGraphQLError(new AppError('INVALID_DOMAIN', "This publishable key does not work from this page's origin: it is not among its app's allowedOrigins"));
+    }
     if (caller.kind !== 'none' && caller.kind !== 'invalid' && access.includes(caller.kind)) {
       if (caller.kind === 'bearer' && caller.participant && !PARTICIPANT_OPERATIONS.has(name)) {
         return toGraphQLError(new AppError('FORBIDDEN', `${name} is not available to a participant session (client-side autologin); it needs a full sign-in`));
