@@ -38,7 +38,7 @@ export function isErrorCode(code: unknown): code is ErrorCode {
 
 /**
  * A failure the domain expects and the client may act on. It carries a public message and
- * extra public fields (`field`, `rules`, `retryAfter`, `attemptsLeft`); anything else about
+ * extra public fields (`field`, `rules`, `retryAfter`, `attemptsLeft`, `reason`); anything else about
  * the cause stays in the log. The domain throws these and never imports graphql types;
  * format-error.ts turns them into GraphQL errors.
  */

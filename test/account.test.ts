@@ -40,6 +40,7 @@ beforeAll(async () => {
     resetPasswordUrl: 'https://shop.example.com/reset',
     autologinUrl: 'https://a.cstmapp.com/p/898865',
     allowedOrigins: ['https://shop.example.com'],
+    clientAutologin: true,
   });
   frontend = apolloClient(gw.url, { 'x-api-key': app.publishableKey });
   partner = apolloClient(gw.url, { 'x-api-key': app.secretKey });

@@ -167,7 +167,9 @@ const ROWS: Row[] = [
   { name: 'Bearer JWT with a SQL kid', query: ME, ...bearer(`Bearer ${fakeJwt({ alg: 'ES256', kid: "' UNION SELECT 1 --" }, { sub: 'x', exp: future })}`), expect: 'UNAUTHENTICATED' },
   { name: 'Bearer JWT whose header is not JSON', query: ME, ...bearer(`Bearer ${b64('{{{')}.${b64('{}')}.sig`), expect: 'UNAUTHENTICATED' },
   { name: 'Bearer token of 8 KB', query: ME, ...bearer(`Bearer ${'a'.repeat(8000)}`), expect: 'UNAUTHENTICATED' },
-  { name: 'bad Bearer plus a valid key (no fallback to the key)', query: CHECK_EMAIL, variables: { email: 'a@example.com' }, key: 'publishable', headers: { authorization: 'Bearer junk' }, expect: 'UNAUTHENTICATED' },
+  // SPEC §1: a key operation acts with the key; a token riding along that is not ours is ignored.
+  { name: 'bad Bearer plus a valid key, on a key operation (the key decides)', query: CHECK_EMAIL, variables: { email: 'a@example.com' }, key: 'publishable', headers: { authorization: 'Bearer junk' }, expect: 'ok' },
+  { name: 'bad Bearer plus a valid key, on a bearer operation (no fallback to the key)', query: ME, key: 'publishable', headers: { authorization: 'Bearer junk' }, expect: 'UNAUTHENTICATED' },
 
   // --- register, login, refresh
   { name: 'login with a NoSQL operator as email', query: LOGIN, variables: { input: { email: { $gt: '' }, password: 'x' } }, key: 'publishable', expect: 'BAD_USER_INPUT' },

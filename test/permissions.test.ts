@@ -1,19 +1,58 @@
 import { gql } from '@apollo/client/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apolloClient, run } from './helpers/client';
+import { App, User } from '../src/db/entities';
+import { apolloClient, run, type GqlResult } from './helpers/client';
 import { startGateway, type TestApp, type TestGateway } from './helpers/gateway';
 
 /**
  * SPEC §1 "Who may call what", row by row, against every kind of caller. The expectations are
  * written here from the SPEC, not read from the code's table, so a wrong rule fails the test.
- * "ok" means the call got past the shield (it may still fail on its own terms, e.g. not found).
+ * "ok" means the call got past the shield (it may still fail on its own terms, e.g. not found);
+ * "UNAUTHENTICATED:reason" means UNAUTHENTICATED with that `extensions.reason`.
+ *
+ * Besides one credential alone, the callers a real client is: its key *and* its bearer token
+ * on every request (valid, expired, ended, garbage, or another app's). The key operations
+ * work with the app's own token alongside, expired or not; the token of another app never.
  */
-type Caller = 'none' | 'forged' | 'revoked' | 'publishable' | 'secret' | 'bearer';
-type Expect = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+type Caller =
+  | 'none' | 'forged' | 'revoked' | 'publishable' | 'secret'
+  | 'bearer' | 'expired' | 'ended' | 'garbage'
+  | 'publishable+bearer' | 'publishable+expired' | 'publishable+garbage' | 'publishable+foreign' | 'secret+expired';
+type Expect = 'ok' | 'FORBIDDEN' | `UNAUTHENTICATED:${'missing_credentials' | 'invalid_key' | 'revoked_key' | 'invalid_token' | 'token_expired' | 'session_ended'}`;
 
-const ANY_KEY: Record<Caller, Expect> = { none: 'UNAUTHENTICATED', forged: 'UNAUTHENTICATED', revoked: 'UNAUTHENTICATED', publishable: 'ok', secret: 'ok', bearer: 'FORBIDDEN' };
-const SECRET_ONLY: Record<Caller, Expect> = { ...ANY_KEY, publishable: 'FORBIDDEN' };
-const BEARER_ONLY: Record<Caller, Expect> = { ...ANY_KEY, publishable: 'FORBIDDEN', secret: 'FORBIDDEN', bearer: 'ok' };
+const ANY_KEY: Record<Caller, Expect> = {
+  none: 'UNAUTHENTICATED:missing_credentials',
+  forged: 'UNAUTHENTICATED:invalid_key',
+  revoked: 'UNAUTHENTICATED:revoked_key',
+  publishable: 'ok',
+  secret: 'ok',
+  bearer: 'FORBIDDEN',
+  expired: 'UNAUTHENTICATED:token_expired',
+  ended: 'UNAUTHENTICATED:session_ended',
+  garbage: 'UNAUTHENTICATED:invalid_token',
+  'publishable+bearer': 'ok',
+  'publishable+expired': 'ok',
+  'publishable+garbage': 'ok',
+  'publishable+foreign': 'UNAUTHENTICATED:invalid_token',
+  'secret+expired': 'ok',
+};
+const SECRET_ONLY: Record<Caller, Expect> = {
+  ...ANY_KEY,
+  publishable: 'FORBIDDEN',
+  'publishable+bearer': 'FORBIDDEN',
+  'publishable+expired': 'FORBIDDEN',
+  'publishable+garbage': 'FORBIDDEN',
+};
+const BEARER_ONLY: Record<Caller, Expect> = {
+  ...ANY_KEY,
+  publishable: 'FORBIDDEN',
+  secret: 'FORBIDDEN',
+  bearer: 'ok',
+  'publishable+bearer': 'ok',
+  'publishable+expired': 'UNAUTHENTICATED:token_expired',
+  'publishable+garbage': 'UNAUTHENTICATED:invalid_token',
+  'secret+expired': 'UNAUTHENTICATED:token_expired',
+};
 
 const ROWS: { operation: string; document: ReturnType<typeof gql>; variables?: Record<string, unknown>; expect: Record<Caller, Expect> }[] = [
   { operation: 'checkEmail', document: gql`query { checkEmail(email: "a@example.com") { exists } }`, expect: ANY_KEY },
@@ -52,11 +91,15 @@ const ROWS: { operation: string; document: ReturnType<typeof gql>; variables?: R
 
 let gw: TestGateway;
 let app: TestApp;
-const headers: Record<Caller, Record<string, string>> = {} as never;
+let otherApp: TestApp;
+let userId: string;
+let otherUserId: string;
+const headers: Partial<Record<Caller, Record<string, string>>> = {};
 
 beforeAll(async () => {
   gw = await startGateway();
   app = await gw.createApp('Permissions');
+  otherApp = await gw.createApp('Other brand');
   const doomed = await gw.createApp('Doomed');
   await gw.gateway.services.apps.revokeKey(gw.gateway.orm.em.fork(), doomed.secretKeyId);
   Object.assign(headers, {
@@ -66,38 +109,105 @@ beforeAll(async () => {
     publishable: { 'x-api-key': app.publishableKey },
     secret: { 'x-api-key': app.secretKey },
   });
+  const register = gql`mutation($e: String!) { register(input: { email: $e, password: "permission test pw" }) { user { id } } }`;
+  userId = (await run(apolloClient(gw.url, headers.publishable), register, { e: 'bearer@example.com' })).data!.register.user.id;
+  otherUserId = (await run(apolloClient(gw.url, { 'x-api-key': otherApp.publishableKey }), register, { e: 'other@example.com' })).data!.register.user.id;
 });
-
-let bearerCount = 0;
-/** A fresh signed-in user per test, so logout in one row cannot affect another. */
-async function bearerHeaders(): Promise<Record<string, string>> {
-  const register = gql`mutation($e: String!) { register(input: { email: $e, password: "permission test pw" }) { auth { accessToken } } }`;
-  const result = await run(apolloClient(gw.url, headers.publishable), register, { e: `bearer${++bearerCount}@example.com` });
-  return { authorization: `Bearer ${result.data!.register.auth.accessToken}` };
-}
 afterAll(() => gw.close());
+
+/**
+ * A fresh session per test (so logout in one row cannot affect another), started by the
+ * gateway's own session service for an account registered above: the same tokens a login
+ * gives, without paying a password hash per row.
+ */
+async function accessToken(appId = app.appId, user = userId): Promise<string> {
+  const { services, orm } = gw.gateway;
+  const em = orm.em.fork();
+  const found = await em.findOneOrFail(App, { id: appId });
+  const tenant = { app: found, settings: services.apps.settingsOf(found) };
+  return (await services.sessions.signIn(em, tenant, await em.findOneOrFail(User, { id: user }))).accessToken;
+}
+
+/** The headers of a caller; `expired` ones are checked after the clock has moved past the token's 15 minutes. */
+async function callerHeaders(caller: Caller): Promise<{ headers: Record<string, string>; expired: boolean }> {
+  const fixed = headers[caller];
+  if (fixed) return { headers: fixed, expired: false };
+  const [key, token] = caller.includes('+') ? caller.split('+') : [null, caller];
+  const result: Record<string, string> = key ? { ...headers[key as Caller] } : {};
+  if (token === 'garbage') result.authorization = 'Bearer not-a-token';
+  else if (token === 'foreign') result.authorization = `Bearer ${await accessToken(otherApp.appId, otherUserId)}`;
+  else {
+    const access = await accessToken();
+    result.authorization = `Bearer ${access}`;
+    if (token === 'ended') await run(apolloClient(gw.url, { authorization: `Bearer ${access}` }), gql`mutation { logout }`);
+  }
+  return { headers: result, expired: token === 'expired' };
+}
 
 describe('the shield (SPEC §1)', () => {
   for (const row of ROWS) {
     for (const caller of Object.keys(row.expect) as Caller[]) {
       const expected = row.expect[caller];
       it(`${row.operation} with ${caller} → ${expected}`, async () => {
-        const callerHeaders = caller === 'bearer' ? await bearerHeaders() : headers[caller];
-        const result = await run(apolloClient(gw.url, callerHeaders), row.document, row.variables);
+        const { headers: sent, expired } = await callerHeaders(caller);
+        if (expired) gw.clock.advance(16 * 60 * 1000);
+        let result: GqlResult;
+        try {
+          result = await run(apolloClient(gw.url, sent), row.document, row.variables);
+        } finally {
+          if (expired) gw.clock.advance(-16 * 60 * 1000);
+        }
         if (expected === 'ok') {
-          expect(['UNAUTHENTICATED', 'FORBIDDEN']).not.toContain(result.code);
-        } else {
-          expect(result.code).toBe(expected);
-          expect(JSON.stringify(result.errors)).not.toMatch(/stack|\.ts:|node_modules/);
+          expect(['UNAUTHENTICATED', 'FORBIDDEN'], JSON.stringify(result.errors)).not.toContain(result.code);
+          return;
+        }
+        const [code, reason] = expected.split(':');
+        expect(result.code, JSON.stringify(result.errors)).toBe(code);
+        expect(result.errors[0].extensions!.reason).toBe(reason);
+        expect(JSON.stringify(result.errors)).not.toMatch(/stack|\.ts:|node_modules/);
+        if (code === 'FORBIDDEN') {
+          // SPEC §1: the message names the credential the operation needs.
+          expect(result.errors[0].message).toMatch(new RegExp(`^${row.operation} needs .*(API key \\(x-api-key\\)|Authorization: Bearer)`));
         }
       });
     }
   }
 
+  it('names the credential each kind of operation needs', async () => {
+    const cases: [Caller, number, string][] = [
+      ['bearer', ROWS.findIndex((r) => r.operation === 'login'), 'login needs a publishable or secret API key (x-api-key)'],
+      ['publishable', ROWS.findIndex((r) => r.operation === 'user'), 'user needs a secret API key (x-api-key)'],
+      ['secret', ROWS.findIndex((r) => r.operation === 'me'), 'me needs a bearer access token (Authorization: Bearer …)'],
+      ['publishable', ROWS.findIndex((r) => r.operation === 'autologin'), "autologin needs a secret API key (x-api-key), or no credentials from one of the app's allowed origins (client-side)"],
+    ];
+    for (const [caller, index, message] of cases) {
+      const result = await run(apolloClient(gw.url, (await callerHeaders(caller)).headers), ROWS[index].document, ROWS[index].variables);
+      expect(result.errors[0]).toMatchObject({ message, extensions: { code: 'FORBIDDEN' } });
+    }
+  });
+
+  it('lets a client refresh with its expired access token still attached, as clients do', async () => {
+    const login = gql`mutation { login(input: { email: "bearer@example.com", password: "permission test pw" }) { accessToken refreshToken } }`;
+    const auth = (await run(apolloClient(gw.url, headers.publishable), login)).data!.login;
+    const both = apolloClient(gw.url, { ...headers.publishable, authorization: `Bearer ${auth.accessToken}` });
+    gw.clock.advance(16 * 60 * 1000);
+    try {
+      const me = await run(both, gql`query { me { id } }`);
+      expect(me.errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'token_expired' });
+      const refreshed = await run(both, gql`mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }`, { t: auth.refreshToken });
+      expect(refreshed.errors).toEqual([]);
+      const renewed = apolloClient(gw.url, { ...headers.publishable, authorization: `Bearer ${refreshed.data!.refresh.accessToken}` });
+      expect((await run(renewed, gql`query { me { id } }`)).data!.me.id).toBe(userId);
+    } finally {
+      gw.clock.advance(-16 * 60 * 1000);
+    }
+  });
+
   it('answers a key that is not a key at all with UNAUTHENTICATED', async () => {
     for (const key of ['', 'garbage', 'pk_', app.publishableKey + 'x', app.secretKey.replace('sk_', 'pk_')]) {
       const result = await run(apolloClient(gw.url, { 'x-api-key': key }), ROWS[0].document);
       expect(result.code, key).toBe('UNAUTHENTICATED');
+      expect(result.errors[0].extensions!.reason, key).toBe('invalid_key');
     }
   });
 
@@ -106,7 +216,7 @@ describe('the shield (SPEC §1)', () => {
     const client = apolloClient(gw.url, { 'x-api-key': second.key });
     expect((await run(client, ROWS[2].document)).errors).toEqual([]);
     await gw.gateway.services.apps.revokeKey(gw.gateway.orm.em.fork(), second.id);
-    expect((await run(client, ROWS[2].document)).code).toBe('UNAUTHENTICATED');
+    expect((await run(client, ROWS[2].document)).errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'revoked_key' });
     expect((await run(apolloClient(gw.url, headers.secret), ROWS[2].document)).errors).toEqual([]);
   });
 

@@ -70,7 +70,7 @@ describe('tokens (SPEC §2)', () => {
     const forgedPayload = Buffer.from(JSON.stringify({ ...claims, sub: '01a20828-0000-7000-8000-000000000000' })).toString('base64url');
     const tampered = `${h}.${forgedPayload}.${auth.accessToken.split('.')[2]}`;
     for (const token of [none, tampered, 'not.a.jwt', auth.accessToken.slice(0, -3) + 'AAA']) {
-      expect((await run(bearer(token), ME)).code, token).toBe('UNAUTHENTICATED');
+      expect((await run(bearer(token), ME)).errors[0].extensions, token).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'invalid_token' });
     }
     // a token of app A presented with app B's key
     const mixed = apolloClient(gw.url, { authorization: `Bearer ${auth.accessToken}`, 'x-api-key': other.publishableKey });
@@ -78,11 +78,11 @@ describe('tokens (SPEC §2)', () => {
     // expired: move the clock past the 15-minute lifetime
     const fresh = await signUp();
     gw.clock.advance(16 * 60 * 1000);
-    expect((await run(bearer(fresh.accessToken), ME)).code).toBe('UNAUTHENTICATED');
+    expect((await run(bearer(fresh.accessToken), ME)).errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'token_expired' });
     gw.clock.advance(-16 * 60 * 1000);
     // after logout
     expect((await run(bearer(auth.accessToken), LOGOUT)).data!.logout).toBe(true);
-    expect((await run(bearer(auth.accessToken), ME)).code).toBe('UNAUTHENTICATED');
+    expect((await run(bearer(auth.accessToken), ME)).errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'session_ended' });
     expect((await run(frontend, REFRESH, { refreshToken: auth.refreshToken })).code).toBe('INVALID_REFRESH_TOKEN');
   });
 
@@ -238,7 +238,9 @@ describe('register and login (SPEC §4.2, §4.4)', () => {
     const auth = await signUp(address);
     const em = gw.gateway.orm.em.fork();
     await em.nativeUpdate(User, { id: auth.user.id }, { suspended: true });
-    expect((await run(bearer(auth.accessToken), ME)).code).toBe('UNAUTHENTICATED');
+    // SPEC §4.10: suspension ends every session; a refresh then answers ACCOUNT_SUSPENDED.
+    expect((await run(bearer(auth.accessToken), ME)).errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'session_ended' });
+    expect((await run(frontend, REFRESH, { refreshToken: auth.refreshToken })).code).toBe('ACCOUNT_SUSPENDED');
     expect((await run(frontend, LOGIN, { input: { email: address, password: PASSWORD } })).code).toBe('ACCOUNT_SUSPENDED');
   });
 });

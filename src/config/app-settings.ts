@@ -20,6 +20,10 @@ export interface AppSettings {
   brandName: string;
   /** Per-IP calls per minute per operation (SPEC §3: at least 100 by default). */
   ipRateLimitPerMinute: number;
+  /** The scopes a client may ask for (SPEC §2); a sign-in without `scope` gets them all. */
+  allowedScopes: string[];
+  /** Client-side autologin (no credentials, by Origin) is on; it yields participant sessions only (SPEC §4.8). */
+  clientAutologin: boolean;
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
@@ -36,7 +40,16 @@ export const DEFAULT_APP_SETTINGS: AppSettings = {
   requireLegalAcceptance: false,
   brandName: 'Gatehouse',
   ipRateLimitPerMinute: 300,
+  allowedScopes: ['openid', 'profile', 'email', 'phone'],
+  clientAutologin: false,
 };
+
+/** One scope token (RFC 6749 §3.3, narrowed): what allowedScopes may hold and a client may ask for. */
+export const SCOPE_TOKEN = /^[A-Za-z0-9:._-]{1,64}$/;
+/** The longest scope string a session stores (its column is varchar(255)). */
+export const MAX_SCOPE_LENGTH = 255;
+/** Internal scopes no app may allow and no client may ask for. */
+export const INTERNAL_SCOPES = ['participant']; // PARTICIPANT_SCOPE (identity/caller.ts): client-side autologin's sessions
 
 type Check = (value: unknown, key: string) => unknown;
 
@@ -94,6 +107,18 @@ const CHECKS: { [K in keyof AppSettings]: Check } = {
     return value.trim();
   },
   ipRateLimitPerMinute: int(1, 1_000_000),
+  allowedScopes: (value, key) => {
+    const words = 'scopes of letters, digits and : . _ - (each at most 64 characters)';
+    if (!Array.isArray(value) || value.length < 1 || value.some((v) => typeof v !== 'string' || !SCOPE_TOKEN.test(v))) {
+      throw badInput(`settings.${key}`, `${key} must be a non-empty list of ${words}`);
+    }
+    const scopes = [...new Set(value as string[])];
+    const internal = scopes.find((v) => INTERNAL_SCOPES.includes(v));
+    if (internal) throw badInput(`settings.${key}`, `${internal} is an internal scope and cannot be allowed`);
+    if (scopes.join(' ').length > MAX_SCOPE_LENGTH) throw badInput(`settings.${key}`, `${key} must fit in ${MAX_SCOPE_LENGTH} characters, space-separated`);
+    return scopes;
+  },
+  clientAutologin: bool,
 };
 
 function isHttpUrl(value: string): boolean {

@@ -1,22 +1,16 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { AppSettings } from '../config/app-settings';
-import type { App } from '../db/entities';
 import { AppError } from '../errors';
+import type { Caller } from '../identity/caller';
+import type { Tenant } from '../identity/users';
 import type { Services } from '../services';
-
-/** Who is calling, decided once per request from the headers (server/authenticate.ts). */
-export type Caller =
-  | { kind: 'none' }
-  /** A credential was sent but is unknown, revoked, expired or malformed. */
-  | { kind: 'invalid'; reason: string }
-  | { kind: 'publishable' | 'secret'; app: App; settings: AppSettings; keyId: string }
-  | { kind: 'bearer'; app: App; settings: AppSettings; userId: string; sessionId: string; scope: string };
 
 export interface RequestContext {
   requestId: string;
   ip: string;
-  /** The Origin header, for client-side autologin and CORS. */
+  /** The Origin header, for client-side autologin and the publishable key's origin check. */
   origin: string | null;
+  /** An Origin header naming another site than the gateway itself (not the playground). */
+  crossOrigin: boolean;
   userAgent: string | null;
   caller: Caller;
   em: EntityManager;
@@ -26,18 +20,15 @@ export interface RequestContext {
    * may be shown in the payload though the caller holds only a publishable key.
    */
   revealedUserIds: Set<string>;
-}
-
-export interface TenantCaller {
-  app: App;
-  settings: AppSettings;
+  /** Users this request just started a participant session for: id, externalId and names only. */
+  participantUserIds: Set<string>;
 }
 
 /** The app the caller acts for. The shield guarantees a tenant before any resolver runs. */
-export function tenantOf(ctx: RequestContext): TenantCaller {
+export function tenantOf(ctx: RequestContext): Tenant {
   const { caller } = ctx;
   if (caller.kind === 'publishable' || caller.kind === 'secret' || caller.kind === 'bearer') {
     return { app: caller.app, settings: caller.settings };
   }
-  throw new AppError('UNAUTHENTICATED');
+  throw new AppError('UNAUTHENTICATED', undefined, { reason: 'missing_credentials' });
 }

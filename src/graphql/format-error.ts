@@ -18,7 +18,7 @@ const APOLLO_CODES: Record<string, string> = {
 };
 
 /** Public extension keys an AppError may carry. */
-const PUBLIC_EXTENSIONS = ['field', 'rules', 'retryAfter', 'attemptsLeft'];
+const PUBLIC_EXTENSIONS = ['field', 'rules', 'retryAfter', 'attemptsLeft', 'reason'];
 
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;

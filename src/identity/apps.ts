@@ -19,6 +19,9 @@ export interface KeyOwner {
   keyId: string;
 }
 
+/** Outcome of checking a presented API key; `reason` is UNAUTHENTICATED's (SPEC §1). */
+export type KeyCheck = { ok: true; owner: KeyOwner } | { ok: false; reason: 'invalid_key' | 'revoked_key' };
+
 type CachedKey = Record<string, unknown> & { cachedUntil: number };
 const KEY_CACHE_TTL_MS = 5_000;
 const KEY_CACHE_MAX = 10_000;
@@ -90,26 +93,34 @@ export class AppService {
    * The API-key check on every keyed request: one indexed lookup by the key's hash, joined
    * with its app. The hash is of a 192-bit random value, so the index lookup reveals nothing
    * an attacker could use and no constant-time comparison of the key itself is needed.
+   * A failure says whether the key was never ours or has been revoked (SPEC §1's reasons).
    */
-  async authenticateKey(em: EntityManager, presented: string): Promise<KeyOwner | null> {
+  async checkKey(em: EntityManager, presented: string): Promise<KeyCheck> {
     const kind: ApiKeyKind | null = presented.startsWith('pk_') ? 'publishable' : presented.startsWith('sk_') ? 'secret' : null;
-    if (!kind || presented.length > 100) return null;
+    if (!kind || presented.length > 100) return { ok: false, reason: 'invalid_key' };
     // The row (raw SQL, cached briefly) is mapped with em.map into this request's managed App,
     // as em.findOne(ApiKey, …, { populate: ['app'] }) would give, without the ORM's query
     // building, which cost ~85% of this check on every keyed request (bench/README.md).
     const hash = sha256(presented);
     const cached = this.keyCache.get(hash);
     const row = cached && cached.cachedUntil > Date.now() ? cached : await this.loadKey(em, hash);
-    if (!row || row.key_kind_ !== kind) return null;
-    const { key_id_: keyId, key_kind_: _kind, cachedUntil: _until, ...appRow } = row;
+    if (!row || row.key_kind_ !== kind) return { ok: false, reason: 'invalid_key' };
+    const { key_id_: keyId, key_kind_: _kind, key_revoked_at_: revokedAt, cachedUntil: _until, ...appRow } = row;
+    if (revokedAt != null) return { ok: false, reason: 'revoked_key' };
     const app = em.map(App, appRow);
-    return { app, settings: this.settingsOf(app), kind, keyId: String(keyId) };
+    return { ok: true, owner: { app, settings: this.settingsOf(app), kind, keyId: String(keyId) } };
   }
 
-  /** One joined read of a live key and its app, remembered for KEY_CACHE_TTL_MS. */
+  /** The owner of a live key, or null. */
+  async authenticateKey(em: EntityManager, presented: string): Promise<KeyOwner | null> {
+    const checked = await this.checkKey(em, presented);
+    return checked.ok ? checked.owner : null;
+  }
+
+  /** One joined read of a key (live or revoked) and its app, remembered for KEY_CACHE_TTL_MS. */
   private async loadKey(em: EntityManager, hash: string): Promise<CachedKey | undefined> {
     const fresh = await em.getConnection().execute<Record<string, unknown> | undefined>(
-      'select k.id as key_id_, k.kind as key_kind_, a.* from api_key k join app a on a.id = k.app_id where k.key_hash = ? and k.revoked_at is null limit 1',
+      'select k.id as key_id_, k.kind as key_kind_, k.revoked_at as key_revoked_at_, a.* from api_key k join app a on a.id = k.app_id where k.key_hash = ? limit 1',
       [hash],
       'get',
       em.getTransactionContext(),

@@ -40,17 +40,33 @@ export class AutologinService {
     private readonly sessions: SessionService,
   ) {}
 
-  /** The client-side path: the app named in the input, if the request's origin is on its list. */
+  /**
+   * The client-side path: the app named in the input, if it has `clientAutologin` on
+   * (METHOD_DISABLED otherwise) and the request's origin is on its list (INVALID_DOMAIN).
+   */
   async tenantForOrigin(em: EntityManager, appId: string | null | undefined, origin: string | null): Promise<Tenant> {
     if (!appId) throw badInput('appId', 'appId is required for a client-side autologin');
     const app = isUuid(appId) ? await em.findOne(App, { id: appId }) : null;
     if (!app) throw badInput('appId', 'no app with this id');
     const settings = this.apps.settingsOf(app);
+    if (!settings.clientAutologin) {
+      throw new AppError('METHOD_DISABLED', 'Client-side autologin is turned off for this app (setting clientAutologin); call autologin from your server with a secret key');
+    }
     if (!origin || !settings.allowedOrigins.includes(origin)) throw new AppError('INVALID_DOMAIN');
     return { app, settings };
   }
 
-  async autologin(em: EntityManager, tenant: Tenant, input: AutologinData): Promise<AutologinOutcome> {
+  /**
+   * Finds or creates the customer and issues the ticket. A client-side call (`participant`)
+   * proves nothing about who the customer is: its ticket gives a participant session only,
+   * and it may not set the email (an attacker-chosen email on a partner's customer would be a
+   * password reset away from owning the account).
+   */
+  async autologin(em: EntityManager, tenant: Tenant, input: AutologinData, options: { participant?: boolean } = {}): Promise<AutologinOutcome> {
+    const participant = options.participant === true;
+    if (participant && input.email != null) {
+      throw new AppError('FORBIDDEN', 'email can be given only with a secret key (server-side autologin)', { field: 'email' });
+    }
     // The reference treats external_id as a string whatever the client sent.
     const externalId = input.externalId === null || input.externalId === undefined ? '' : String(input.externalId).trim();
     if (!externalId) throw badInput('externalId', 'externalId is required');
@@ -71,7 +87,7 @@ export class AutologinService {
       }
     }
     const registrationRequired = input.skipRegistration === false;
-    const ticket = await this.tokens.issue(em, 'login_ticket', 'lt_', tenant.app, em.getReference(User, user.id), LOGIN_TICKET_TTL_SECONDS, { registrationRequired });
+    const ticket = await this.tokens.issue(em, 'login_ticket', 'lt_', tenant.app, em.getReference(User, user.id), LOGIN_TICKET_TTL_SECONDS, { registrationRequired, participant });
     const base = tenant.settings.autologinUrl;
     let loginUrl: string | null = null;
     if (base) {
@@ -82,10 +98,17 @@ export class AutologinService {
     return { status: 1, registered, lt: ticket.token, loginUrl, expiresIn: LOGIN_TICKET_TTL_SECONDS };
   }
 
-  /** `exchangeLoginTicket`: once, within 5 minutes, for the app that issued it. */
+  /**
+   * `exchangeLoginTicket`: once, within 5 minutes, for the app that issued it. A client-side
+   * ticket gives a participant session (SPEC §4.8); a server-side one a full session.
+   */
   async exchange(em: EntityManager, tenant: Tenant, lt: string, meta: SignInMeta): Promise<AuthResult> {
     const row = await this.tokens.consume(em, 'login_ticket', tenant.app.id, lt);
     if (!row) throw new AppError('INVALID_LOGIN_TICKET', undefined, { field: 'lt' });
-    return this.sessions.signIn(em, tenant, row.user, { ...meta, registrationRequired: row.data.registrationRequired === true });
+    return this.sessions.signIn(em, tenant, row.user, {
+      ...meta,
+      registrationRequired: row.data.registrationRequired === true,
+      participant: row.data.participant === true,
+    });
   }
 }

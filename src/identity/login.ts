@@ -3,7 +3,7 @@ import type { User } from '../db/entities';
 import { AppError, badInput } from '../errors';
 import type { PasswordHasher } from './passwords/hasher';
 import type { AttemptLimiter } from './rate-limit';
-import type { AuthResult, SessionService, SignInMeta } from './sessions';
+import { grantScope, type AuthResult, type SessionService, type SignInMeta } from './sessions';
 import type { Tenant, UserService } from './users';
 import { identityOf, type Identity } from './validation';
 
@@ -59,6 +59,7 @@ export class LoginService {
 
   async login(em: EntityManager, tenant: Tenant, input: LoginInputData, meta: SignInMeta & { ip: string }): Promise<AuthResult> {
     const identity = identityOf(input);
+    grantScope(tenant.settings, meta.scope); // a scope the app does not allow fails before any password work
     if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('password', 'password is required');
     if (input.password.length > 1024) throw new AppError('INVALID_CREDENTIALS');
 

@@ -79,9 +79,16 @@ export class PasswordResetService {
     return { sent: false, verificationString: issued.token, resetLink: link, expiresIn: RESET_TTL_SECONDS };
   }
 
-  /** Sets the new password (policy applies), consumes the token once, ends every session. */
+  /**
+   * Sets the new password (policy applies), consumes the token once, ends every session. A
+   * suspended account answers ACCOUNT_SUSPENDED and its token is left unused (SPEC §4.10: a
+   * suspension is lifted by reinstating, and the customer's link may still be wanted then).
+   */
   async reset(em: EntityManager, tenant: Tenant, token: string, password: string): Promise<void> {
     assertPasswordPolicy(password, tenant.settings.passwordPolicy);
+    const live = await this.tokens.peek(em, 'password_reset', tenant.app.id, token);
+    if (!live) throw new AppError('INVALID_RESET_TOKEN', undefined, { field: 'token' });
+    if (live.user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     const hash = await this.hasher.hash(password);
     const row = await this.tokens.consume(em, 'password_reset', tenant.app.id, token);
     if (!row) throw new AppError('INVALID_RESET_TOKEN', undefined, { field: 'token' });

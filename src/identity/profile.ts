@@ -1,6 +1,6 @@
 import type { AppSettings } from '../config/app-settings';
 import type { OptInStatus, PhoneNumberEntry, User } from '../db/entities';
-import { badInput } from '../errors';
+import { AppError, badInput } from '../errors';
 import { checkDate, checkLength, normalizeCountry, normalizePhone } from './validation';
 
 /**
@@ -36,6 +36,28 @@ export interface PhoneNumberInputData {
   countryCode?: string | null;
   phoneType?: string | null;
   preferenceFlags?: string[] | null;
+}
+
+/**
+ * Profile fields partners use as their own keys (SPEC §1): written only with a secret key. An
+ * end user who could choose their externalId could claim a partner's customer in server-side
+ * autologin. Only externalId and externalIdType are in the inputs today; the rest are listed
+ * so that no future input field of these names slips through.
+ */
+export const PARTNER_KEY_FIELDS = ['externalId', 'externalIdType', 'identifiers', 'proxyIds', 'testAccount', 'tierLevels', 'accountStatus'] as const;
+
+/**
+ * Refuses partner-key fields in a write a customer makes (register without a secret key,
+ * updateProfile): FORBIDDEN naming the field, before anything is looked up or written, so a
+ * taken external id is not revealed either. `null` in a new account writes nothing; in an
+ * update it would clear the field, so it counts.
+ */
+export function assertNoPartnerKeyFields(data: object, write: 'create' | 'update'): void {
+  const values = data as Record<string, unknown>;
+  const field = PARTNER_KEY_FIELDS.find((key) => values[key] !== undefined && (write === 'update' || values[key] !== null));
+  if (field) {
+    throw new AppError('FORBIDDEN', `${field} can be set only with a secret key (x-api-key: sk_…)`, { field });
+  }
 }
 
 /** A profile's phone list is for a person's few numbers, not a bulk store. */

@@ -2,8 +2,9 @@ import type { EntityManager } from '@mikro-orm/core';
 import { createHmac } from 'node:crypto';
 import { App, RefreshToken, Session, User } from '../db/entities';
 import { sqlBool } from '../db/sql';
-import { AppError } from '../errors';
-import type { Caller } from '../graphql/context';
+import { MAX_SCOPE_LENGTH, SCOPE_TOKEN, type AppSettings } from '../config/app-settings';
+import { AppError, badInput } from '../errors';
+import { PARTICIPANT_SCOPE, type BearerCaller, type InvalidCaller } from './caller';
 import type { AppService } from './apps';
 import type { Clock } from './clock';
 import { newId, randomSecret, sha256 } from './secrets';
@@ -15,8 +16,9 @@ export interface AuthResult {
   accessToken: string;
   expiresIn: number;
   expiresAt: Date;
-  refreshToken: string;
-  refreshExpiresIn: number;
+  /** Null for a participant session (client-side autologin): it cannot be renewed. */
+  refreshToken: string | null;
+  refreshExpiresIn: number | null;
   idToken: string;
   scope: string;
   registrationRequired: boolean;
@@ -26,13 +28,15 @@ export interface AuthResult {
 export interface SignInMeta {
   ip?: string | null;
   userAgent?: string | null;
+  /** Space-separated scopes the client asks for: a subset of the app's allowedScopes (SPEC §2). */
   scope?: string | null;
   registrationRequired?: boolean;
+  /** A participant session (client-side autologin, SPEC §4.8): scope `participant`, no refresh token. */
+  participant?: boolean;
 }
 
 /** Refresh tokens presented again within this interval get the same child back (a client racing itself). */
 export const REFRESH_GRACE_MS = 10_000;
-const DEFAULT_SCOPE = 'openid profile email phone';
 const REFRESH_PREFIX = 'rt_';
 
 /**
@@ -51,12 +55,16 @@ export class SessionService {
     private readonly apps: AppService,
   ) {}
 
-  /** Starts a session for a user who just proved who they are. */
+  /**
+   * Starts a session for a user who just proved who they are. A participant session (client-side
+   * autologin) gets no refresh token and lives only as long as its access token.
+   */
   async signIn(em: EntityManager, tenant: Tenant, user: User, meta: SignInMeta = {}): Promise<AuthResult> {
     if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     const now = this.clock.now();
-    const ttl = tenant.settings.refreshTokenTtlSeconds;
-    const scope = normalizeScope(meta.scope);
+    const participant = meta.participant === true;
+    const scope = participant ? PARTICIPANT_SCOPE : grantScope(tenant.settings, meta.scope);
+    const ttl = participant ? tenant.settings.accessTokenTtlSeconds : tenant.settings.refreshTokenTtlSeconds;
     const session = em.create(Session, {
       id: newId(),
       app: tenant.app,
@@ -70,6 +78,10 @@ export class SessionService {
       ip: meta.ip?.slice(0, 64) ?? null,
       userAgent: meta.userAgent?.slice(0, 255) ?? null,
     });
+    if (participant) {
+      await em.flush();
+      return this.payload(session, user, null, null, tenant);
+    }
     const refreshToken = REFRESH_PREFIX + randomSecret(32);
     em.create(RefreshToken, { id: newId(), session, tokenHash: sha256(refreshToken), createdAt: now, expiresAt: session.expiresAt, usedAt: null });
     await em.flush();
@@ -129,11 +141,14 @@ export class SessionService {
 
   /**
    * A bearer request: the token must verify, and its session must still be live and its user
-   * not suspended (one joined query), so logout and revocation take effect at once.
+   * not suspended (one joined query), so logout, revocation and suspension take effect at once.
+   * A failure says why (SPEC §1): `invalid_token`, `token_expired` (refresh), `session_ended`
+   * (sign in again; also a suspended account, whose sessions SPEC §4.10 ends).
    */
-  async authenticateBearer(em: EntityManager, token: string): Promise<Caller> {
-    const claims = await this.jwt.verifyAccess(token);
-    if (!claims) return { kind: 'invalid', reason: 'invalid or expired access token' };
+  async authenticateBearer(em: EntityManager, token: string): Promise<BearerCaller | InvalidCaller> {
+    const checked = await this.jwt.checkAccess(token);
+    if (!checked.ok) return { kind: 'invalid', reason: checked.reason, detail: 'access token does not verify' };
+    const { claims } = checked;
     // The same joined row em.findOne(Session, …, { populate: ['user', 'app'] }) read, as raw SQL
     // with the app mapped by em.map: the ORM's query building and hydration of three entities
     // cost several times the query itself on every bearer request (bench/README.md).
@@ -145,10 +160,12 @@ export class SessionService {
       em.getTransactionContext(),
     );
     const now = this.clock.now();
-    if (!row || row.s_revoked_at_ != null || new Date(row.s_expires_at_ as number | string | Date) <= now) return { kind: 'invalid', reason: 'session ended' };
+    if (!row || row.s_revoked_at_ != null || new Date(row.s_expires_at_ as number | string | Date) <= now) {
+      return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
+    }
     const { s_user_id_: userId, s_revoked_at_: _revoked, s_expires_at_: _expires, u_suspended_: suspended, ...appRow } = row;
-    if (userId !== claims.sub || appRow.id !== claims.aud) return { kind: 'invalid', reason: 'token does not match its session' };
-    if (sqlBool(suspended)) return { kind: 'invalid', reason: 'account suspended' };
+    if (userId !== claims.sub || appRow.id !== claims.aud) return { kind: 'invalid', reason: 'invalid_token', detail: 'token does not match its session' };
+    if (sqlBool(suspended)) return { kind: 'invalid', reason: 'session_ended', detail: 'account suspended' };
     const app = em.map(App, appRow);
     return {
       kind: 'bearer',
@@ -157,18 +174,30 @@ export class SessionService {
       userId: claims.sub,
       sessionId: claims.sid,
       scope: claims.scope,
+      participant: isParticipantScope(claims.scope),
     };
   }
 
-  private async payload(session: Session, user: User, refreshToken: string, refreshExpiresAt: Date, tenant: Tenant): Promise<AuthResult> {
+  /**
+   * The app whose access token this is, checking only the signature, `typ` and issuer (not expiry,
+   * not the session): for a token riding along with an API key, which must not be another app's.
+   * Null when the token is not one of ours at all.
+   */
+  async appOfToken(token: string): Promise<string | null> {
+    const checked = await this.jwt.checkAccess(token, { ignoreExpiry: true });
+    return checked.ok ? checked.claims.aud : null;
+  }
+
+  private async payload(session: Session, user: User, refreshToken: string | null, refreshExpiresAt: Date | null, tenant: Tenant): Promise<AuthResult> {
     const ttl = tenant.settings.accessTokenTtlSeconds;
-    const [access, idToken] = await Promise.all([this.jwt.signAccess(session, ttl), this.jwt.signId(session, user, ttl)]);
+    const participant = isParticipantScope(session.scope);
+    const [access, idToken] = await Promise.all([this.jwt.signAccess(session, ttl), this.jwt.signId(session, user, ttl, { contact: !participant })]);
     return {
       accessToken: access.token,
       expiresIn: access.expiresIn,
       expiresAt: access.expiresAt,
       refreshToken,
-      refreshExpiresIn: Math.max(0, Math.round((refreshExpiresAt.getTime() - this.clock.now().getTime()) / 1000)),
+      refreshExpiresIn: refreshExpiresAt && Math.max(0, Math.round((refreshExpiresAt.getTime() - this.clock.now().getTime()) / 1000)),
       idToken,
       scope: session.scope,
       registrationRequired: session.registrationRequired,
@@ -182,11 +211,24 @@ export class SessionService {
   }
 }
 
-function normalizeScope(scope: string | null | undefined): string {
-  if (!scope) return DEFAULT_SCOPE;
-  const parts = [...new Set(scope.split(/\s+/).filter(Boolean))];
-  if (parts.length > 20 || parts.some((p) => !/^[A-Za-z0-9:._-]{1,64}$/.test(p))) {
-    throw new AppError('BAD_USER_INPUT', 'scope must be space-separated words of letters, digits and : . _ -', { field: 'scope' });
+/**
+ * The scope a sign-in gets (SPEC §2): what the client asked for, if every word of it is among
+ * the app's allowedScopes, else BAD_USER_INPUT on `scope`; nothing asked, all of them. The
+ * result always fits the session's column (allowedScopes is checked to fit).
+ */
+export function grantScope(settings: AppSettings, requested: string | null | undefined): string {
+  const allowed = settings.allowedScopes;
+  if (requested == null || requested.trim() === '') return allowed.join(' ');
+  if (requested.length > MAX_SCOPE_LENGTH) throw badInput('scope', `scope must be at most ${MAX_SCOPE_LENGTH} characters`);
+  const parts = [...new Set(requested.trim().split(/\s+/))];
+  if (parts.some((p) => !SCOPE_TOKEN.test(p))) throw badInput('scope', 'scope must be space-separated words of letters, digits and : . _ -');
+  const refused = parts.filter((p) => !allowed.includes(p));
+  if (refused.length) {
+    throw badInput('scope', `scope ${refused.join(' ')} is not allowed for this app; it allows ${allowed.join(' ')}`);
   }
   return parts.join(' ');
+}
+
+export function isParticipantScope(scope: string): boolean {
+  return scope === PARTICIPANT_SCOPE;
 }

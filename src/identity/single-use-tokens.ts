@@ -28,13 +28,19 @@ export class SingleUseTokens {
     return { token, id, expiresAt };
   }
 
+  /** A live token of this app and purpose, with its user, left unused; null when unknown, expired, or already used. */
+  async peek(em: EntityManager, purpose: SingleUseTokenPurpose, appId: string, presented: string): Promise<SingleUseToken | null> {
+    if (presented.length < 10 || presented.length > 200) return null;
+    const row = await em.findOne(SingleUseToken, { tokenHash: sha256(presented), purpose, app: appId }, { populate: ['user'] });
+    if (!row || row.usedAt || row.expiresAt <= this.clock.now()) return null;
+    return row;
+  }
+
   /** Consumes a live token of this app and purpose; null when unknown, expired, or already used. */
   async consume(em: EntityManager, purpose: SingleUseTokenPurpose, appId: string, presented: string): Promise<SingleUseToken | null> {
-    if (presented.length < 10 || presented.length > 200) return null;
-    const now = this.clock.now();
-    const row = await em.findOne(SingleUseToken, { tokenHash: sha256(presented), purpose, app: appId }, { populate: ['user'] });
-    if (!row || row.usedAt || row.expiresAt <= now) return null;
-    const won = await em.nativeUpdate(SingleUseToken, { id: row.id, usedAt: null }, { usedAt: now });
+    const row = await this.peek(em, purpose, appId, presented);
+    if (!row) return null;
+    const won = await em.nativeUpdate(SingleUseToken, { id: row.id, usedAt: null }, { usedAt: this.clock.now() });
     return won === 1 ? row : null;
   }
 

@@ -94,7 +94,7 @@ export class CorsPolicy {
 }
 
 /** `Origin: http://host:port` against `Host: host:port`; scheme is ignored (a TLS proxy may sit in front). */
-function isSameOrigin(origin: string, host: string | undefined): boolean {
+export function isSameOrigin(origin: string, host: string | undefined): boolean {
   if (!host) return false;
   const start = origin.indexOf('//');
   return start !== -1 && origin.slice(start + 2) === host;

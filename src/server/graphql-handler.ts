@@ -1,12 +1,14 @@
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLSchema } from 'graphql';
+import { Kind, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatError, isUnexpected } from '../graphql/format-error';
 import { LIMIT_RULES, nulPlugin } from '../graphql/limits';
 import type { RequestContext } from '../graphql/context';
+import { credentialUse } from '../graphql/permissions';
 import type { Services } from '../services';
 import { authenticate } from './authenticate';
+import { isSameOrigin } from './cors';
 import type { RequestInfo } from './http-util';
 import { metricsPlugin } from './metrics';
 
@@ -33,6 +35,35 @@ const errorLoggingPlugin: ApolloServerPlugin<RequestContext> = {
   },
 };
 
+/**
+ * Decides the caller once the operation is known (SPEC §1): clients attach their key and their
+ * bearer token to every request, and which one acts depends on the operation (a key for
+ * `login`, `refresh`…, the token for `me`…). Runs before execution, so the shield sees it.
+ */
+const authenticationPlugin: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ contextValue, operation, document, request }) {
+        if (!operation) return;
+        const fragments: Record<string, FragmentDefinitionNode> = {};
+        for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
+        const headers = request.http?.headers;
+        const credentials = { apiKey: headers?.get('x-api-key'), authorization: headers?.get('authorization') };
+        contextValue.caller = await authenticate(credentials, credentialUse(operation, fragments), contextValue.em, contextValue.services);
+      },
+    };
+  },
+};
+
+/** The gateway's own pages (the playground) behind a proxy that rewrites Host are still same-origin. */
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
 export async function createGraphQLHandler(schema: GraphQLSchema, services: Services) {
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -42,7 +73,7 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
     validationRules: LIMIT_RULES, // depth, aliases, cost: QUERY_TOO_COMPLEX
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin, metricsPlugin, nulPlugin],
+    plugins: [ApolloServerPluginLandingPageDisabled(), authenticationPlugin, errorLoggingPlugin, metricsPlugin, nulPlugin],
     logger: {
       debug: () => {},
       info: () => {},
@@ -65,11 +96,14 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
           requestId: info.requestId,
           ip: info.ip,
           origin: info.origin,
+          crossOrigin: info.origin !== null && !isSameOrigin(info.origin, req.headers.host) && info.origin !== originOf(services.config.publicUrl),
           userAgent: req.headers['user-agent'] ?? null,
-          caller: await authenticate(req.headers, em, services),
+          // Decided by authenticationPlugin once the operation is known.
+          caller: { kind: 'none' },
           em,
           services,
           revealedUserIds: new Set<string>(),
+          participantUserIds: new Set<string>(),
         };
       },
     });

@@ -3,7 +3,7 @@ import { tenantOf, type RequestContext } from '../context';
 import { AutologinInput, LegalAgreementInput, RequestPasswordResetInput, ResetPasswordInput } from '../inputs/account.input';
 import { AutologinResult, LegalAgreementAcceptance, PasswordResetRequest } from '../types/account.type';
 import { AuthPayload } from '../types/auth.type';
-import { bearerOf, countedLogin, signInMeta } from './helpers';
+import { bearerOf, countedLogin, revealUser, signInMeta } from './helpers';
 
 /** Password reset, autologin tickets and legal acceptance (SPEC §4.5, §4.7, §4.8). */
 @Resolver()
@@ -21,16 +21,17 @@ export class AccountResolver {
 
   @Mutation(() => AutologinResult, { description: 'Find or create a customer by externalId and issue a login ticket. Secret key, or no credentials from an allowed origin.' })
   async autologin(@Arg('input', () => AutologinInput) input: AutologinInput, @Ctx() ctx: RequestContext): Promise<AutologinResult> {
-    const tenant =
-      ctx.caller.kind === 'secret' ? tenantOf(ctx) : await ctx.services.autologin.tenantForOrigin(ctx.em, input.appId, ctx.origin);
-    return ctx.services.autologin.autologin(ctx.em, tenant, input);
+    // The shield lets through a secret key or no credentials at all (the client-side path).
+    const clientSide = ctx.caller.kind !== 'secret';
+    const tenant = clientSide ? await ctx.services.autologin.tenantForOrigin(ctx.em, input.appId, ctx.origin) : tenantOf(ctx);
+    return ctx.services.autologin.autologin(ctx.em, tenant, input, { participant: clientSide });
   }
 
   @Mutation(() => AuthPayload, { description: 'Turn an autologin ticket into a session (once, within 5 minutes).' })
   async exchangeLoginTicket(@Arg('lt', () => String) lt: string, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
     const tenant = tenantOf(ctx);
     const result = await countedLogin(ctx, ctx.services.autologin.exchange(ctx.em, tenant, lt, signInMeta(ctx)));
-    ctx.revealedUserIds.add(result.user.id);
+    revealUser(ctx, result);
     return AuthPayload.from(result, tenant.settings);
   }
 

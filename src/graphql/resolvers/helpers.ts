@@ -1,6 +1,7 @@
 import { AppError } from '../../errors';
-import type { SignInMeta } from '../../identity/sessions';
-import type { Caller, RequestContext } from '../context';
+import { isParticipantScope, type AuthResult, type SignInMeta } from '../../identity/sessions';
+import type { BearerCaller } from '../../identity/caller';
+import type { RequestContext } from '../context';
 
 /**
  * Counts a sign-in attempt by result (`success`, or the error code) in the metrics, whatever
@@ -23,7 +24,15 @@ export function signInMeta(ctx: RequestContext): SignInMeta & { ip: string } {
 }
 
 /** The signed-in user's caller; the shield guarantees it for bearer-only operations. */
-export function bearerOf(ctx: RequestContext): Extract<Caller, { kind: 'bearer' }> {
-  if (ctx.caller.kind !== 'bearer') throw new AppError('UNAUTHENTICATED');
+export function bearerOf(ctx: RequestContext): BearerCaller {
+  if (ctx.caller.kind !== 'bearer') throw new AppError('UNAUTHENTICATED', undefined, { reason: 'missing_credentials' });
   return ctx.caller;
+}
+
+/**
+ * The payload of a sign-in may show the user's own profile though the caller holds only a key;
+ * a participant session's (client-side autologin) shows id, externalId and names only.
+ */
+export function revealUser(ctx: RequestContext, result: AuthResult): void {
+  (isParticipantScope(result.scope) ? ctx.participantUserIds : ctx.revealedUserIds).add(result.user.id);
 }

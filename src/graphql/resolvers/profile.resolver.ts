@@ -1,4 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { assertNoPartnerKeyFields } from '../../identity/profile';
 import { tenantOf, type RequestContext } from '../context';
 import { ProfileInput } from '../inputs/profile.input';
 import { UserType } from '../types/user.type';
@@ -14,8 +15,9 @@ export class ProfileResolver {
     return UserType.from(user, tenant.settings);
   }
 
-  @Mutation(() => UserType, { description: 'Update your own profile. Bearer.' })
+  @Mutation(() => UserType, { description: 'Update your own profile. Bearer. externalId and externalIdType are for partners (secret key: updateUser).' })
   async updateProfile(@Arg('input', () => ProfileInput) input: ProfileInput, @Ctx() ctx: RequestContext): Promise<UserType> {
+    assertNoPartnerKeyFields(input, 'update');
     const tenant = tenantOf(ctx);
     const user = await ctx.services.users.requireById(ctx.em, tenant, bearerOf(ctx).userId);
     await ctx.services.users.update(ctx.em, tenant, user, input);

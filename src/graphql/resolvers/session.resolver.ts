@@ -1,4 +1,5 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import { AppError } from '../../errors';
 import { tenantOf, type RequestContext } from '../context';
 import { LoginInput } from '../inputs/auth.input';
 import { AuthPayload } from '../types/auth.type';
@@ -25,6 +26,10 @@ export class SessionResolver {
   @Mutation(() => Boolean, { description: 'Ends this session, or all of the user’s sessions. Bearer.' })
   async logout(@Arg('allSessions', () => Boolean, { nullable: true, defaultValue: false }) allSessions: boolean | null, @Ctx() ctx: RequestContext): Promise<boolean> {
     const bearer = bearerOf(ctx);
+    if (bearer.participant && allSessions) {
+      // A forged-origin participant session must not sign the real customer out everywhere.
+      throw new AppError('FORBIDDEN', 'A participant session (client-side autologin) can end only itself', { field: 'allSessions' });
+    }
     await ctx.services.sessions.logout(ctx.em, bearer.userId, bearer.sessionId, allSessions ?? false);
     return true;
   }

@@ -17,8 +17,9 @@ export class AuthPayload {
   @Field(() => String, { description: 'Always "Bearer"' }) tokenType!: string;
   @Field(() => Int, { description: 'Seconds until the access token expires' }) expiresIn!: number;
   @Field(() => Date) expiresAt!: Date;
-  @Field(() => String, { description: 'Opaque; rotated on every refresh' }) refreshToken!: string;
-  @Field(() => Int) refreshExpiresIn!: number;
+  @Field(() => String, { nullable: true, description: 'Opaque; rotated on every refresh. Null for a participant session (client-side autologin), which cannot be renewed' })
+  refreshToken!: string | null;
+  @Field(() => Int, { nullable: true, description: 'Seconds until the refresh token expires; null when there is none' }) refreshExpiresIn!: number | null;
   @Field(() => String, { description: 'OpenID Connect id token' }) idToken!: string;
   @Field(() => String) scope!: string;
   @Field(() => Boolean, { description: 'The client should show its registration form (autologin)' }) registrationRequired!: boolean;

@@ -8,12 +8,20 @@ export interface AccessClaims {
   iss: string;
   sub: string;
   aud: string;
+  /** RFC 9068: the client the token was issued to; here the app, as `aud`. */
+  client_id: string;
   iat: number;
   exp: number;
   jti: string;
   sid: string;
   scope: string;
 }
+
+/** Outcome of checking a presented access token; `reason` is UNAUTHENTICATED's (SPEC §1). */
+export type AccessCheck = { ok: true; claims: AccessClaims } | { ok: false; reason: 'invalid_token' | 'token_expired' };
+
+/** RFC 9068 §4: the `typ` of a JWT access token, compared case-insensitively, with or without `application/`. */
+const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 
 export interface SignedToken {
   token: string;
@@ -36,6 +44,7 @@ export class JwtService {
       iss: this.issuer(),
       sub: session.user.id,
       aud: session.app.id,
+      client_id: session.app.id,
       iat,
       exp: iat + ttlSeconds,
       jti: newId(),
@@ -46,8 +55,13 @@ export class JwtService {
     return { token, expiresIn: ttlSeconds, expiresAt: new Date(claims.exp * 1000) };
   }
 
-  /** OpenID Connect id token: who the user is, for the client's display and its backend. */
-  async signId(session: Session, user: User, ttlSeconds: number): Promise<string> {
+  /**
+   * OpenID Connect id token: who the user is, for the client's display and its backend.
+   * Without `contact` (participant sessions, SPEC §4.8) it names the user and nothing more:
+   * no email or phone number.
+   */
+  async signId(session: Session, user: User, ttlSeconds: number, options: { contact?: boolean } = {}): Promise<string> {
+    const contact = options.contact ?? true;
     const key = await this.keys.current();
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const name = [user.firstName, user.lastName].filter(Boolean).join(' ') || undefined;
@@ -59,37 +73,51 @@ export class JwtService {
       exp: iat + ttlSeconds,
       auth_time: Math.floor(session.authTime.getTime() / 1000),
       sid: session.id,
-      email: user.email ?? undefined,
-      email_verified: user.email ? user.emailVerified : undefined,
-      phone_number: user.phoneNumber ?? undefined,
-      phone_number_verified: user.phoneNumber ? user.phoneVerified : undefined,
+      email: (contact && user.email) || undefined,
+      email_verified: contact && user.email ? user.emailVerified : undefined,
+      phone_number: (contact && user.phoneNumber) || undefined,
+      phone_number_verified: contact && user.phoneNumber ? user.phoneVerified : undefined,
       given_name: user.firstName ?? undefined,
       family_name: user.lastName ?? undefined,
       name,
     };
-    return jwt.sign(claims, key.privateKey, { algorithm: key.alg, keyid: key.kid });
+    // `typ: JWT`, never at+jwt: an id token must not pass for an access token (SPEC §2).
+    return jwt.sign(claims, key.privateKey, { algorithm: key.alg, keyid: key.kid, header: { typ: 'JWT', alg: key.alg } });
   }
 
   /**
-   * Verifies signature (by `kid`, with only that key's algorithm: `none` and algorithm
-   * confusion are refused), issuer and expiry. Returns null for any invalid token.
+   * Checks a bearer token: header `typ` at+jwt (so an id token, or any other JWT of ours, is
+   * refused: SPEC §2), signature by `kid` with only that key's algorithm (`none` and algorithm
+   * confusion are refused), issuer and expiry. `ignoreExpiry` still checks everything else
+   * (used to see whose token rides along with an API key).
    */
-  async verifyAccess(token: string): Promise<AccessClaims | null> {
-    if (token.length > 4096) return null;
+  async checkAccess(token: string, options: { ignoreExpiry?: boolean } = {}): Promise<AccessCheck> {
+    const invalid = { ok: false, reason: 'invalid_token' } as const;
+    if (token.length > 4096) return invalid;
     const decoded = jwt.decode(token, { complete: true });
-    const kid = decoded && typeof decoded === 'object' ? decoded.header.kid : undefined;
-    if (!kid) return null;
+    if (!decoded || typeof decoded !== 'object') return invalid;
+    const { kid, typ } = decoded.header;
+    if (!kid || typeof typ !== 'string' || !ACCESS_TOKEN_TYPES.has(typ.toLowerCase())) return invalid;
     const key = await this.keys.forKid(kid);
-    if (!key) return null;
+    if (!key) return invalid;
     try {
+      // jsonwebtoken checks the signature before the claims, so "expired" is said only of our own tokens.
       const claims = jwt.verify(token, key.publicKey, {
         algorithms: [key.alg],
         issuer: this.issuer(),
         clockTimestamp: Math.floor(this.clock.now().getTime() / 1000),
+        ignoreExpiration: options.ignoreExpiry ?? false,
       }) as AccessClaims;
-      return typeof claims.sid === 'string' && typeof claims.sub === 'string' && typeof claims.aud === 'string' ? claims : null;
-    } catch {
-      return null;
+      const wellFormed = typeof claims.sid === 'string' && typeof claims.sub === 'string' && typeof claims.aud === 'string';
+      return wellFormed ? { ok: true, claims } : invalid;
+    } catch (error) {
+      return error instanceof jwt.TokenExpiredError ? { ok: false, reason: 'token_expired' } : invalid;
     }
+  }
+
+  /** The claims of a valid access token, or null. */
+  async verifyAccess(token: string): Promise<AccessClaims | null> {
+    const checked = await this.checkAccess(token);
+    return checked.ok ? checked.claims : null;
   }
 }
