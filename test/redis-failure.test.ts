@@ -26,8 +26,12 @@ import { LOGIN, REGISTER } from './helpers/session-documents';
  * captured so the test can count the outage's log lines.
  *
  * Time bounds: a request must not hang on Redis (before this, every one waited ~5 s). The
- * bound is 1.5 s rather than the SPEC's 1 s so a busy shared 2-core machine (argon2 logins
- * under load) does not make it flake; it measures the fault behaviour, not performance.
+ * bound is 1.5 s rather than the SPEC's 1 s so a busy shared 2-core machine does not make it
+ * flake; it measures the fault behaviour, not performance. It applies to the requests that
+ * hash no password (checkEmail; logins of a locked account, refused after the same counter
+ * calls in a row — per call, per IP, per account — that any login makes): argon2 on a
+ * starved CPU can take longer than any fixed bound, with or without Redis. Every request is
+ * checked for its answer.
  */
 const SLOW_MS = 1_500;
 const PASSWORD = 'correct horse battery';
@@ -103,6 +107,7 @@ describe('Redis stopped under load (SPEC §8)', () => {
 
   let loadClient: Client;
   let loginEmail: string;
+  let lockedEmail: string;
 
   beforeAll(async () => {
     port = await freePort();
@@ -126,6 +131,10 @@ describe('Redis stopped under load (SPEC §8)', () => {
     loadClient = apolloClient(url, { 'x-api-key': publishable.key });
     loginEmail = email('load');
     expect((await run(loadClient, REGISTER, { input: { email: loginEmail, password: PASSWORD } })).errors).toEqual([]);
+    lockedEmail = email('locked');
+    expect((await run(loadClient, REGISTER, { input: { email: lockedEmail, password: PASSWORD } })).errors).toEqual([]);
+    for (let i = 0; i < 5; i++) await run(loadClient, LOGIN, { input: { email: lockedEmail, password: 'wrong' } });
+    expect((await run(loadClient, LOGIN, { input: { email: lockedEmail, password: 'wrong' } })).code).toBe('TOO_MANY_ATTEMPTS');
   });
   afterAll(async () => {
     await gateway?.close();
@@ -143,31 +152,44 @@ describe('Redis stopped under load (SPEC §8)', () => {
     return apolloClient(url, { 'x-api-key': publishable.key });
   }
 
-  /** Concurrent checkEmail (3 workers) and successful logins (1) until `until` resolves. */
+  type Op = 'checkEmail' | 'login' | 'lockedLogin';
+  const send: Record<Op, () => Promise<Timed>> = {
+    checkEmail: () => timed('checkEmail', loadClient, CHECK_EMAIL, { email: email('check') }),
+    login: () => timed('login', loadClient, LOGIN, { input: { email: loginEmail, password: PASSWORD } }),
+    lockedLogin: () => timed('lockedLogin', loadClient, LOGIN, { input: { email: lockedEmail, password: 'wrong' } }),
+  };
+
+  /**
+   * Concurrent checkEmail (2 workers), successful logins and logins of the locked account
+   * until `until` resolves and at least 30 answers are in (a slow machine still gets a load).
+   */
   async function load(until: Promise<unknown>): Promise<Timed[]> {
     const results: Timed[] = [];
-    let stop = false;
-    void until.then(() => (stop = true));
-    const worker = async (op: 'checkEmail' | 'login') => {
-      while (!stop) {
-        results.push(
-          op === 'login'
-            ? await timed(op, loadClient, LOGIN, { input: { email: loginEmail, password: PASSWORD } })
-            : await timed(op, loadClient, CHECK_EMAIL, { email: email('check') }),
-        );
-      }
+    let over = false;
+    void until.then(() => (over = true));
+    const worker = async (op: Op) => {
+      while (!over || results.length < 30) results.push(await send[op]());
     };
-    await Promise.all([worker('checkEmail'), worker('checkEmail'), worker('checkEmail'), worker('login')]);
+    await Promise.all([worker('checkEmail'), worker('checkEmail'), worker('login'), worker('lockedLogin')]);
     return results;
   }
 
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  /**
+   * No INTERNAL, every answer the expected one, and no request that hashes no password over
+   * SLOW_MS. The locked account is refused; where its failures were counted in a Redis or a
+   * fallback that no longer holds them, it is refused again after 5 failures (SPEC §3).
+   */
   function expectAllFine(results: Timed[]) {
-    expect(results.length).toBeGreaterThan(10);
     expect(results.filter((r) => r.result.code === 'INTERNAL')).toEqual([]);
-    expect(results.filter((r) => r.result.errors.length).map((r) => `${r.op}: ${r.result.code}`)).toEqual([]);
-    const slow = results.filter((r) => r.ms > SLOW_MS).map((r) => `${r.op} ${Math.round(r.ms)} ms`);
+    const unexpected = results.filter((r) =>
+      r.op === 'lockedLogin' ? !['TOO_MANY_ATTEMPTS', 'INVALID_CREDENTIALS'].includes(r.result.code!) : r.result.errors.length,
+    );
+    expect(unexpected.map((r) => `${r.op}: ${r.result.code}`)).toEqual([]);
+    const noHashing = results.filter((r) => r.op === 'checkEmail' || r.result.code === 'TOO_MANY_ATTEMPTS');
+    expect(noHashing.length).toBeGreaterThan(10);
+    const slow = noHashing.filter((r) => r.ms > SLOW_MS).map((r) => `${r.op} ${Math.round(r.ms)} ms`);
     expect(slow).toEqual([]);
   }
 
@@ -192,9 +214,8 @@ describe('Redis stopped under load (SPEC §8)', () => {
     const address = email('lock');
     expect((await run(client, REGISTER, { input: { email: address, password: PASSWORD } })).errors).toEqual([]);
     for (let i = 0; i < 5; i++) {
-      const wrong = await timed('login', client, LOGIN, { input: { email: address, password: `wrong ${i}` } });
-      expect(wrong.result.code, `failure ${i + 1}`).toBe('INVALID_CREDENTIALS');
-      expect(wrong.ms).toBeLessThan(SLOW_MS);
+      const wrong = await run(client, LOGIN, { input: { email: address, password: `wrong ${i}` } });
+      expect(wrong.code, `failure ${i + 1}`).toBe('INVALID_CREDENTIALS');
     }
     const locked = await run(client, LOGIN, { input: { email: address, password: PASSWORD } });
     expect(locked.code).toBe('TOO_MANY_ATTEMPTS');
