@@ -42,7 +42,7 @@ export class JwtService {
       sid: session.id,
       scope: session.scope,
     };
-    const token = jwt.sign(claims, key.privateKey, { algorithm: key.alg, keyid: key.kid, header: { typ: 'at+jwt', alg: key.alg } });
+    const token = jwt.sign({ ...claims, client_id: claims.aud }, key.privateKey, { algorithm: key.alg, keyid: key.kid, header: { typ: 'at+jwt', alg: key.alg } });
     return { token, expiresIn: ttlSeconds, expiresAt: new Date(claims.exp * 1000) };
   }
 
