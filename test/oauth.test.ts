@@ -1,4 +1,7 @@
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apolloClient, run } from './helpers/client';
@@ -370,5 +373,34 @@ describe('POST /oauth/revoke (RFC 7009) and /oauth/introspect (RFC 7662)', () =>
     const tokens = await oidc.genericGrantRequest(await confidential(), 'password', { username: user.email, password: PASSWORD });
     await oidc.tokenRevocation(await confidential(app, 'post'), tokens.access_token);
     expect(await oidc.tokenIntrospection(await confidential(), tokens.refresh_token!)).toEqual({ active: false });
+  });
+});
+
+describe('the README', () => {
+  it('shows partner code that type-checks under strict against openid-client 6', () => {
+    const root = resolve(__dirname, '..');
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const start = readme.indexOf('## For partners');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const snippets = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(snippets).toHaveLength(1);
+    mkdirSync(join(root, '.vitest-tmp'), { recursive: true });
+    const work = mkdtempSync(join(root, '.vitest-tmp', 'oauth-'));
+    try {
+      // .mts: an ES module, as openid-client is, with top-level await as in the README
+      writeFileSync(join(work, 'partner.mts'), `${snippets[0]}\nexport { profile };\n`);
+      writeFileSync(
+        join(work, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023', 'DOM'], strict: true, noEmit: true, skipLibCheck: true, types: [] },
+          files: ['partner.mts'],
+        }),
+      );
+      const checked = spawnSync('npx', ['tsc', '-p', join(work, 'tsconfig.json')], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      expect(`${checked.stdout}${checked.stderr}`.replace(/npm warn.*\n?/g, '').trim()).toBe('');
+      expect(checked.status).toBe(0);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
