@@ -48,4 +48,41 @@ describe('the gatehouse CLI (SPEC §7)', () => {
     const notJson = await gatehouse('app', 'create', '--name', 'Bad', '--settings', '{');
     expect(notJson.stderr).toContain('--settings must be valid JSON');
   });
+  it('lists and shows apps (key prefixes only), and answers --help after any command', { timeout: 180_000 }, async () => {
+    const created = JSON.parse((await gatehouse('app', 'create', '--name', 'Listed', '--json')).stdout);
+    const [listed, listedText, shown, shownText, missing, outboxHelp, createHelp] = await Promise.all([
+      gatehouse('app', 'list', '--json'),
+      gatehouse('app', 'list'),
+      gatehouse('app', 'show', created.appId, '--json'),
+      gatehouse('app', 'show', created.appId),
+      gatehouse('app', 'show', '01a20828-0000-7000-8000-000000000000'),
+      gatehouse('outbox', '--help'),
+      gatehouse('app', 'create', '-h'),
+    ]);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toContainEqual({ appId: created.appId, name: 'Listed', createdAt: expect.any(String), liveKeys: { publishable: 1, secret: 1 } });
+    expect(listedText.stdout).toContain(`${created.appId}  Listed  (live keys: 1 publishable, 1 secret)`);
+
+    expect(shown.code).toBe(0);
+    const app = JSON.parse(shown.stdout);
+    expect(app).toMatchObject({ appId: created.appId, name: 'Listed', settings: { passwordPolicy: 'DEFAULT', allowedOrigins: [] } });
+    expect(app.keys.map((k: { kind: string; prefix: string; revokedAt: string | null }) => [k.kind, k.prefix, k.revokedAt])).toEqual([
+      ['publishable', created.publishableKey.slice(0, 10), null],
+      ['secret', created.secretKey.slice(0, 10), null],
+    ]);
+    // never the keys themselves
+    for (const output of [shown.stdout, shownText.stdout]) {
+      expect(output).not.toContain(created.publishableKey);
+      expect(output).not.toContain(created.secretKey);
+    }
+    expect(shownText.stdout).toMatch(/keys:\n {2}\S+ {2}publishable {2}pk_/);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no app with id');
+
+    for (const help of [outboxHelp, createHelp]) {
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('gatehouse outbox [--app APP_ID]');
+      expect(help.stderr).toBe('');
+    }
+  });
 });
