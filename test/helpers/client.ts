@@ -15,9 +15,9 @@ export interface GqlResult<T = Record<string, any>> {
 }
 
 /** Apollo Client (4) as a frontend or partner would use it, against the real server. */
-export function apolloClient(url: string, headers: Record<string, string> = {}) {
+export function apolloClient(url: string, headers: Record<string, string> = {}, link: Omit<HttpLink.Options, 'uri' | 'headers'> = {}) {
   return new ApolloClient({
-    link: new HttpLink({ uri: `${url}/graphql`, headers, fetch }),
+    link: new HttpLink({ uri: `${url}/graphql`, headers, fetch, ...link }),
     cache: new InMemoryCache(),
     defaultOptions: {
       query: { fetchPolicy: 'no-cache' },
