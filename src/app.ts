@@ -27,6 +27,7 @@ import { createGraphQLHandler } from './server/graphql-handler';
 import { createHttpServer } from './server/http';
 import { sendJson } from './server/http-util';
 import { createMetrics, metricsRoute } from './server/metrics';
+import { oauthRoutes } from './server/oauth';
 import { playgroundRoutes, withPlayground } from './server/playground';
 import type { Services } from './services';
 
@@ -123,7 +124,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     ...playgroundRoutes(),
     'GET /.well-known/jwks.json': async (_req, res) =>
       sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300' }),
-    'GET /.well-known/openid-configuration': (_req, res) => sendJson(res, 200, openidConfiguration(config.publicUrl)),
+    // OAuth 2.0 (SPEC §4.11): token, userinfo, revoke, introspect, and both discovery documents.
+    ...oauthRoutes(services),
     'GET /readyz': async (_req, res) => {
       try {
         await orm.em.getConnection().execute('select 1');
@@ -171,20 +173,5 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await orm.close(true);
       await redis?.close();
     },
-  };
-}
-
-/** OpenID Provider metadata: where partners find our keys to verify tokens offline. */
-function openidConfiguration(issuer: string) {
-  return {
-    issuer,
-    jwks_uri: `${issuer}/.well-known/jwks.json`,
-    id_token_signing_alg_values_supported: ['ES256', 'RS256'],
-    subject_types_supported: ['public'],
-    response_types_supported: ['token'],
-    grant_types_supported: ['password', 'refresh_token'],
-    scopes_supported: ['openid', 'profile', 'email', 'phone'],
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'email', 'email_verified', 'phone_number', 'phone_number_verified', 'given_name', 'family_name', 'name'],
-    graphql_endpoint: `${issuer}/graphql`,
   };
 }
