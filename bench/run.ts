@@ -17,7 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildServers, REPO, rssMB, startServer, type Server } from './lib/children';
-import { makeDriver, pairedRatio, pause, side, type Load, type RunFigures, type ScenarioResult, type Side } from './lib/measure';
+import { emptyRound, makeDriver, pairedRatio, pause, side, type Load, type RunFigures, type ScenarioResult, type Side } from './lib/measure';
 import { getSessionLoad, otpSignInLoad, peerSessionCookies, readPeerOtps, sendOtpLoad, signInLoad } from './lib/peer-load';
 import { peerVersions, seedPeer } from './lib/peer-seed';
 import { summarizeProfile } from './lib/profile';
@@ -346,9 +346,10 @@ async function main(): Promise<void> {
         { name: SIDE.hash, run: (s) => driveHash(hash, s) },
         ...peerRunners,
       ], load, before);
-      const extra = p && ph
-        ? { perHash: `gateway ${fmt(pairedRatio(g, h), 2)}× its argon2id bound; better-auth ${fmt(pairedRatio(p, ph), 2)}× its scrypt bound; raw gateway ${fmt(pairedRatio(g, p), 2)}× better-auth` }
-        : {};
+      const perHash = p && ph && (emptyRound(p) || emptyRound(ph))
+        ? `gateway ${fmt(pairedRatio(g, h), 2)}× its argon2id bound; better-auth: no sign-in completed in a round (raise --duration)`
+        : p && ph && `gateway ${fmt(pairedRatio(g, h), 2)}× its argon2id bound; better-auth ${fmt(pairedRatio(p, ph), 2)}× its scrypt bound; raw gateway ${fmt(pairedRatio(g, p), 2)}× better-auth`;
+      const extra = perHash ? { perHash } : {};
       results.push(withBefore({ name: 'login', status: 'ran', gateway: g, references: p && ph ? [h, p, ph] : [h], ratio: pairedRatio(g, h), ratioTo: 'hash', extra }, beforeSide));
     }
 
@@ -512,7 +513,9 @@ async function otpScenarios(gateway: Server, app: BenchApp, file: string, peer: 
     const outbox = await readOutbox(file, app.appId);
     if (!outbox) return skip('no outbox_message table: cannot read the codes');
     const pairs = codesFor(emails, (email) => outbox.get(email)?.match(/(?<![\d-])(\d{4,8})(?![\d-])/)?.[1]);
-    if (pairs.length === 0) return skip('requestOtp ran but no code could be read from the outbox');
+    if (pairs.length === 0) {
+      return skip(requested.total ? 'requestOtp ran but no code could be read from the outbox' : 'no requestOtp completed in the run (raise --duration or lower --connections)');
+    }
     const validated = await drive(gateway, validateLoad(pairs), DURATION * 3, true);
     rounds.validate.push(validated);
     line(`round ${round}/${ROUNDS} gateway validateOtp`, validated);

@@ -15,7 +15,7 @@ export interface RunFigures {
   errors: number;
   errorDetail: Record<string, number>;
   rssPeakMB: number;
-  /** Server CPU time (user + system) per answered request, in µs. */
+  /** Server CPU time (user + system) per answered request, in µs (NaN when none was answered). */
   cpuUs: number;
 }
 
@@ -118,7 +118,7 @@ export function makeDriver({ connections, sampleEvery, hashConcurrency }: Driver
       errors: result.non2xx + result.errors + result.timeouts + badBodies,
       errorDetail,
       rssPeakMB,
-      cpuUs: (cpu * 1e6) / Math.max(1, result.requests.total),
+      cpuUs: result.requests.total ? (cpu * 1e6) / result.requests.total : Number.NaN,
     };
   }
 
@@ -146,7 +146,7 @@ export function makeDriver({ connections, sampleEvery, hashConcurrency }: Driver
       errors: result.failures,
       errorDetail: result.failures ? { failedVerifications: result.failures } : {},
       rssPeakMB,
-      cpuUs: (cpu * 1e6) / Math.max(1, result.count),
+      cpuUs: result.count ? (cpu * 1e6) / result.count : Number.NaN,
     };
   }
 
@@ -204,10 +204,13 @@ export function side(server: string, rounds: RunFigures[]): Side {
     errors: rounds.reduce((a, r) => a + r.errors, 0),
     errorDetail,
     rssPeakMB: Math.max(...rounds.map((r) => r.rssPeakMB)),
-    cpuUs: median(rounds.map((r) => r.cpuUs)),
+    cpuUs: median(rounds.map((r) => r.cpuUs).filter(Number.isFinite)),
     spread: rps ? (Math.max(...rounds.map((r) => r.rps)) - Math.min(...rounds.map((r) => r.rps))) / rps : 0,
   };
 }
+
+/** True when some round of the side answered nothing (a run shorter than its latency): no ratio can be judged on it. */
+export const emptyRound = (s: Side) => s.rounds.some((r) => r.total === 0);
 
 /** Median over rounds of a/b requests/s, round i of one paired with round i of the other (run next to each other). */
 export function pairedRatio(a: Side, b: Side): number {

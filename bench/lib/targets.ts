@@ -5,7 +5,7 @@
  * (each gateway round against the reference round run next to it); the CPU ratio (reference
  * CPU µs per request / the gateway's) is shown beside, as it is less disturbed by a busy machine.
  */
-import { pairedRatio, type ScenarioResult, type Side } from './measure';
+import { emptyRound, pairedRatio, type ScenarioResult, type Side } from './measure';
 
 export type Verdict = 'met' | 'not met' | 'not measured';
 
@@ -43,11 +43,19 @@ function sideOf(results: ScenarioResult[], scenario: string, server: string): Si
 
 const notMeasured = (target: string, why: string): Target => ({ target, verdict: 'not measured', figures: why });
 
+/** Sides of which a round answered no request: their ratio is 0/0 or x/0, not a figure. */
+function emptySides(...sides: Side[]): string | undefined {
+  const empty = sides.filter(emptyRound).map((s) => s.server);
+  return empty.length ? `no request completed in a round of ${empty.join(', ')} (runs shorter than their latency: raise --duration or lower --connections)` : undefined;
+}
+
 /** gateway / reference in req/s (paired) in one scenario, against `min`. */
 function ratioTarget(results: ScenarioResult[], target: string, scenario: string, reference: string, min: number): Target {
   const g = sideOf(results, scenario, SIDE.gateway);
   const ref = sideOf(results, scenario, reference);
   if (!g || !ref) return notMeasured(target, g ? `${reference} did not run` : `${scenario} did not run`);
+  const empty = emptySides(g, ref);
+  if (empty) return notMeasured(target, empty);
   const ratio = pairedRatio(g, ref);
   return {
     target,
@@ -60,6 +68,8 @@ function p99Target(results: ScenarioResult[], target: string, scenario: string, 
   const g = sideOf(results, scenario, SIDE.gateway);
   const ref = sideOf(results, scenario, SIDE.apollo);
   if (!g || !ref) return notMeasured(target, `${scenario} did not run`);
+  const empty = emptySides(g, ref);
+  if (empty) return notMeasured(target, empty);
   const ratio = g.p99 / ref.p99;
   return { target, verdict: ratio <= max ? 'met' : 'not met', figures: `${fmt(ratio)}× (p99 ${fmt(g.p99, 1)} ms vs ${fmt(ref.p99, 1)} ms)` };
 }
@@ -69,11 +79,13 @@ function loginTarget(results: ScenarioResult[]): Target {
   const g = sideOf(results, 'login', SIDE.gateway);
   const hash = sideOf(results, 'login', SIDE.hash);
   if (!g || !hash) return notMeasured(target, 'login did not run');
+  const empty = emptySides(g, hash);
+  if (empty) return notMeasured(target, empty);
   const ratio = pairedRatio(g, hash);
   let figures = `${fmt(ratio)}× (gateway ${fmt(g.rps, 0)} logins/s vs argon2id bound ${fmt(hash.rps, 0)}/s)`;
   const peer = sideOf(results, 'login', SIDE.peerSignIn);
   const peerHash = sideOf(results, 'login', SIDE.peerHash);
-  if (peer && peerHash) {
+  if (peer && peerHash && !emptyRound(peer) && !emptyRound(peerHash)) {
     figures += `; peer: better-auth sign-in ${fmt(peer.rps, 0)}/s = ${fmt(pairedRatio(peer, peerHash))}× its scrypt bound ${fmt(peerHash.rps, 0)}/s; raw gateway/peer ${fmt(pairedRatio(g, peer))}×`;
   }
   return { target, verdict: ratio >= 0.9 ? 'met' : 'not met', figures };
