@@ -33,8 +33,9 @@ const unique = () => `${Date.now().toString(36)}${++seq}`;
 const fork = (): EntityManager => orm.em.fork();
 const later = (ms: number, from = new Date()) => new Date(from.getTime() + ms);
 
+let databaseUrl: string;
+
 beforeAll(async () => {
-  let databaseUrl: string;
   if (TEST_DATABASE_URL) {
     const url = new URL(TEST_DATABASE_URL);
     url.searchParams.set('schema', `gh_${randomBytes(6).toString('hex')}`);
@@ -301,6 +302,21 @@ describe(`the prepared hot path (${DIALECT})`, () => {
         expect(await store.checkEmail(tx, tenant.app.id, user.emailKey!)).toEqual({ exists: true, isSocial: true });
       });
       expect(await store.checkEmail(fork(), tenant.app.id, address)).toEqual({ exists: true, isSocial: true });
+    });
+
+    it('works when an ORM’s very first prepared statement runs inside a transaction', async () => {
+      // A second ORM on the same storage: its store has not touched a connection yet.
+      const second = await openOrm({ databaseUrl });
+      try {
+        const address = `first-${unique()}@example.com`;
+        const seen = await second.em.fork().transactional(async (tx) => {
+          await users.create(tx, tenant, { email: address });
+          return HotStore.of(tx).checkEmail(tx, tenant.app.id, address);
+        });
+        expect(seen).toEqual({ exists: true, isSocial: false });
+      } finally {
+        await second.close(true);
+      }
     });
 
     it('rolls back the prepared path’s writes with the transaction they ran in', async () => {

@@ -100,19 +100,24 @@ export class SqliteExecutor implements Executor {
         return Promise.reject(this.convert(error));
       }
     }
-    return this.viaPool(plan, atomic);
+    return this.viaPool(em, plan, atomic);
   }
 
-  /** First use, a replaced connection, or another request's open transaction: take the pool's turn. */
-  private async viaPool<T>(plan: Plan<T>, atomic: boolean): Promise<T> {
-    const connection = (await this.client.acquireConnection()) as BetterDatabase;
+  /**
+   * First use, a replaced connection, or another request's open transaction: take the pool's
+   * turn. Inside em's own transaction the connection comes from that transaction (the pool's
+   * only connection is the one it holds: waiting for the pool would wait for ourselves).
+   */
+  private async viaPool<T>(em: EntityManager, plan: Plan<T>, atomic: boolean): Promise<T> {
+    const owner = em.getTransactionContext<KnexTransaction>()?.client ?? this.client;
+    const connection = (await owner.acquireConnection()) as BetterDatabase;
     try {
       if (connection !== this.db) this.adopt(connection);
       return this.runNow(connection, plan, atomic);
     } catch (error) {
       throw this.convert(error);
     } finally {
-      await this.client.releaseConnection(connection);
+      await owner.releaseConnection(connection);
     }
   }
 
