@@ -1,16 +1,22 @@
-import { buildSchema, getIntrospectionQuery, parse, validate } from 'graphql';
+import { buildSchema, getIntrospectionQuery, parse, specifiedRules, validate } from 'graphql';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIMITS, queryLimitsRule } from '../src/graphql/limits';
+import { LIMIT_RULES, LIMITS, queryLimitsRule } from '../src/graphql/limits';
+import { buildServedSchema } from '../src/graphql/schema';
+import { playgroundDocument } from '../src/server/playground';
 import { postRaw } from './helpers/client';
 import { startGateway, type TestGateway } from './helpers/gateway';
 
-/** Query limits (SPEC §7): depth, aliases, cost, introspection, batching and body size. */
+/** Query limits (SPEC §7): tokens, depth, aliases, repeats, selections, cost, introspection, batching and body size. */
 
 let gw: TestGateway;
 let key: string;
+let publishableKey: string;
 beforeAll(async () => {
   gw = await startGateway();
-  key = (await gw.createApp('Limits')).secretKey;
+  const app = await gw.createApp('Limits');
+  key = app.secretKey;
+  publishableKey = app.publishableKey;
 });
 afterAll(() => gw.close());
 
@@ -95,6 +101,90 @@ describe('cost', () => {
     const response = await post(`query Cycle { ...A } fragment A on Query { ...B } fragment B on Query { ...A }`);
     expect(response.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
     expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+  });
+});
+
+/**
+ * Issue 11, finding 5: documents that cost the server CPU before anything refuses them, sent
+ * with no key. Each is refused by a cheap limit, before graphql's own validation rules run.
+ */
+describe('hostile documents, sent with no key', () => {
+  const anonymous = (query: string, variables: Record<string, unknown> = {}) => postRaw(gw.url, JSON.stringify({ query, variables }));
+  const copies = (count: number, field = 'checkEmail(email: $e) { exists }') => `query Copies($e: String!) { ${Array.from({ length: count }, () => field).join(' ')} }`;
+
+  it('refuses the 100 KB document of 2,756 checkEmail fields at the parser (token limit), with QUERY_TOO_COMPLEX', async () => {
+    const query = copies(2_756);
+    const body = JSON.stringify({ query, variables: { e: 'ada@example.com' } });
+    expect(body.length).toBeGreaterThan(90_000);
+    expect(body.length).toBeLessThan(gw.gateway.config.bodyLimitBytes);
+    const response = await postRaw(gw.url, body);
+    expect(response.status).toBe(400);
+    expect(response.json.errors).toHaveLength(1);
+    expect(response.json.errors[0].extensions).toEqual({ code: 'QUERY_TOO_COMPLEX' });
+    expect(response.json.errors[0].message).toMatch(new RegExp(`more than ${LIMITS.maxTokens} tokens`));
+  });
+
+  it(`refuses one field asked for more than ${LIMITS.maxRepeats} times (under the token limit), and graphql's rules never see it`, async () => {
+    // An unknown field too: had graphql's rules run, they would report it as well.
+    const response = await anonymous(copies(LIMITS.maxRepeats + 1).replace('{ exists }', '{ exists nope }'), { e: 'ada@example.com' });
+    expect(response.json.errors).toHaveLength(1);
+    expect(response.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    expect(response.json.errors[0].message).toMatch(/more than 10 times in one selection set/);
+    expect(response.json.data).toBeUndefined();
+  });
+
+  it('counts repeats across inline fragments and fragment spreads, as graphql merges them', async () => {
+    const inline = `{ ${Array.from({ length: LIMITS.maxRepeats + 1 }, () => '... on Query { __typename }').join(' ')} }`;
+    expect((await anonymous(inline)).json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    const spreads = `{ ${Array.from({ length: LIMITS.maxRepeats + 1 }, (_, i) => `...F${i}`).join(' ')} } ${Array.from({ length: LIMITS.maxRepeats + 1 }, (_, i) => `fragment F${i} on Query { __typename }`).join(' ')}`;
+    expect((await anonymous(spreads)).json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('refuses a fragment that doubles at every level inside introspection (2^29 selections) without walking it', async () => {
+    // Introspection costs nothing in the cost limit and `ofType` adds no depth: only the
+    // selection count stops this one.
+    const levels = 30;
+    const fragments = Array.from({ length: levels }, (_, i) =>
+      i === levels - 1 ? `fragment T${i} on __Type { name }` : `fragment T${i} on __Type { ofType { ...T${i + 1} } ... on __Type { ofType { ...T${i + 1} } } }`,
+    );
+    const response = await anonymous(`{ __type(name: "User") { ...T0 } } ${fragments.join(' ')}`);
+    expect(response.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    expect(response.json.errors[0].message).toMatch(new RegExp(`more than ${LIMITS.maxSelections} selections`));
+  });
+
+  it('answers 33,000 nested braces with a limit, not a stack overflow', async () => {
+    const response = await anonymous(`{ checkEmail(email: "a@example.com") ${'{a'.repeat(33_000)}`);
+    expect(response.status).toBeLessThan(500);
+    expect(['QUERY_TOO_COMPLEX', 'BAD_USER_INPUT']).toContain(response.json.errors[0].extensions.code);
+    expect(response.text).not.toMatch(/stack|RangeError/i);
+  });
+
+  it(`still serves the legitimate path: checkEmail, ${LIMITS.maxRepeats} copies of a field, and a 100 KB importUsers with a secret key`, async () => {
+    const check = await postRaw(gw.url, JSON.stringify({ query: 'query C($e: String!) { checkEmail(email: $e) { exists } }', variables: { e: 'ada@example.com' } }), { 'x-api-key': publishableKey });
+    expect(check.json).toEqual({ data: { checkEmail: { exists: false } } });
+    const ten = await postRaw(gw.url, JSON.stringify({ query: copies(LIMITS.maxRepeats), variables: { e: 'ada@example.com' } }), { 'x-api-key': publishableKey });
+    expect(ten.json).toEqual({ data: { checkEmail: { exists: false } } });
+
+    const rows = Array.from({ length: 900 }, (_, i) => ({ email: `imported-${i}@example.com`, firstName: 'Imported', lastName: `Customer number ${i}`, city: 'Nicosia' }));
+    const query = 'mutation ImportUsers($input: [ImportUserInput!]!) { importUsers(input: $input) { imported failed { index code } } }';
+    const body = JSON.stringify({ query, variables: { input: rows } });
+    expect(body.length).toBeGreaterThan(90_000);
+    expect(body.length).toBeLessThan(gw.gateway.config.bodyLimitBytes);
+    const imported = await postRaw(gw.url, body, { 'x-api-key': key });
+    expect(imported.json.errors).toBeUndefined();
+    expect(imported.json.data.importUsers).toEqual({ imported: rows.length, failed: [] });
+  }, 60_000);
+
+  it('lets every real document through the parser and the limits: playground, introspection, client/operations', () => {
+    const schema = buildServedSchema();
+    const documents: Record<string, string> = {
+      playground: playgroundDocument(),
+      introspection: getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }),
+    };
+    for (const file of readdirSync('client/operations')) documents[file] = readFileSync(`client/operations/${file}`, 'utf8');
+    for (const [name, document] of Object.entries(documents)) {
+      expect(validate(schema, parse(document, { maxTokens: LIMITS.maxTokens }), [...specifiedRules, ...LIMIT_RULES]), name).toEqual([]);
+    }
   });
 });
 

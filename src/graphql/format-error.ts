@@ -20,12 +20,20 @@ const APOLLO_CODES: Record<string, string> = {
 /** Public extension keys an AppError may carry. */
 const PUBLIC_EXTENSIONS = ['field', 'rules', 'retryAfter', 'attemptsLeft'];
 
+/** graphql-js's message when the parser stops at `parseOptions.maxTokens` (16.x spells it "more that"). */
+const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] (\d+) tokens\b/;
+
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
 
   if (original instanceof AppError) {
     return { ...base, message: original.message, extensions: { ...pick(original.extensions), code: original.code } };
+  }
+  const tokens = formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && TOKEN_LIMIT.exec(formatted.message);
+  if (tokens) {
+    const message = `The document has more than ${tokens[1]} tokens; send a smaller one (lists of input belong in variables)`;
+    return { message, extensions: { code: 'QUERY_TOO_COMPLEX' } };
   }
   // Errors already shaped as ours (the shield's denials, the query limits), and GraphQL's own
   // request errors, which Apollo labels with its codes.

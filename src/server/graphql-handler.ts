@@ -3,7 +3,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import type { GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatError, isUnexpected } from '../graphql/format-error';
-import { LIMIT_RULES, nulPlugin } from '../graphql/limits';
+import { LIMIT_RULES, LIMITS, nulPlugin } from '../graphql/limits';
 import type { RequestContext } from '../graphql/context';
 import type { Services } from '../services';
 import { authenticate } from './authenticate';
@@ -39,7 +39,10 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
     formatError,
     includeStacktraceInErrorResponses: false,
     introspection: services.config.introspection,
-    validationRules: LIMIT_RULES, // depth, aliases, cost: QUERY_TOO_COMPLEX
+    // The parser stops after this many tokens (graphql-js counts them as it reads).
+    parseOptions: { maxTokens: LIMITS.maxTokens },
+    // Our limits refuse a costly document before graphql's own rules run (see queryLimitsRule).
+    validationRules: LIMIT_RULES,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
     plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin, metricsPlugin, nulPlugin],
