@@ -243,6 +243,32 @@ describe('introspection', () => {
       await closed.close();
     }
   });
+
+  // Issue 11, finding 9: "Did you mean checkEmail?" told a caller with no key the schema.
+  const TYPO = '{ checkEmal(email: "ada@example.com") { exists } }';
+  const TYPO_IN_VARIABLES = { query: 'mutation R($input: RegisterInput!) { register(input: $input) { user { id } } }', variables: { input: { emial: 'ada@example.com' } } };
+
+  it('INTROSPECTION=false: no field suggestions, in validation or in variable coercion, even with no key', async () => {
+    const closed = await startGateway({ introspection: false });
+    try {
+      const typo = await postRaw(closed.url, JSON.stringify({ query: TYPO }));
+      expect(typo.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      expect(typo.json.errors[0].message).toBe('Cannot query field "checkEmal" on type "Query".');
+      const coercion = await postRaw(closed.url, JSON.stringify(TYPO_IN_VARIABLES));
+      expect(coercion.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      expect(coercion.json.errors[0].message).toMatch(/"emial" is not defined by type "RegisterInput"/);
+      for (const answer of [typo, coercion]) expect(answer.text).not.toMatch(/Did you mean|checkEmail"|"email"/);
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('with introspection on (the default), suggestions help the developer', async () => {
+    const typo = await postRaw(gw.url, JSON.stringify({ query: TYPO }));
+    expect(typo.json.errors[0].message).toMatch(/Did you mean "checkEmail"\?/);
+    const coercion = await postRaw(gw.url, JSON.stringify(TYPO_IN_VARIABLES), { 'x-api-key': publishableKey });
+    expect(coercion.json.errors[0].message).toMatch(/Did you mean "email"/);
+  });
 });
 
 describe('request size and batching (HTTP front)', () => {

@@ -23,6 +23,26 @@ const PUBLIC_EXTENSIONS = ['field', 'rules', 'retryAfter', 'attemptsLeft'];
 /** graphql-js's message when the parser stops at `parseOptions.maxTokens` (16.x spells it "more that"). */
 const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] (\d+) tokens\b/;
 
+/** graphql-js's and Apollo's field and value suggestions ("… Did you mean "email"?"). */
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
+
+export interface FormatErrorOptions {
+  /**
+   * Drop "Did you mean …?" from messages (with INTROSPECTION=false: suggestions spell out the
+   * schema). graphql's `hideSuggestions` validation option already keeps them out of
+   * validation errors; this catches the ones variable coercion still makes ("Field "emial" is
+   * not defined by type "RegisterInput". Did you mean "email"?"), which Apollo cannot turn off.
+   */
+  hideSuggestions?: boolean;
+}
+
+export function createFormatError(options: FormatErrorOptions = {}) {
+  if (!options.hideSuggestions) return formatError;
+  // Before formatError, which may shorten a long message and so cut a suggestion in half.
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
+    formatError({ ...formatted, message: formatted.message.replace(SUGGESTION, '') }, error);
+}
+
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };

@@ -2,7 +2,7 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { formatError, isUnexpected } from '../graphql/format-error';
+import { createFormatError, isUnexpected } from '../graphql/format-error';
 import { LIMIT_RULES, LIMITS, nulPlugin } from '../graphql/limits';
 import type { RequestContext } from '../graphql/context';
 import type { Services } from '../services';
@@ -34,15 +34,21 @@ const errorLoggingPlugin: ApolloServerPlugin<RequestContext> = {
 };
 
 export async function createGraphQLHandler(schema: GraphQLSchema, services: Services) {
+  const { introspection } = services.config;
   const apollo = new ApolloServer<RequestContext>({
     schema,
-    formatError,
+    // With introspection off, no "Did you mean …?" either: suggestions spell out the schema.
+    formatError: createFormatError({ hideSuggestions: !introspection }),
     includeStacktraceInErrorResponses: false,
-    introspection: services.config.introspection,
+    introspection,
     // The parser stops after this many tokens (graphql-js counts them as it reads).
     parseOptions: { maxTokens: LIMITS.maxTokens },
     // Our limits refuse a costly document before graphql's own rules run (see queryLimitsRule).
     validationRules: LIMIT_RULES,
+    // graphql's own switch: validation does not even compute suggestions. (Apollo's
+    // hideSchemaDetailsFromClientErrors only edits validation messages afterwards; coercion
+    // messages are handled in createFormatError.)
+    validationOptions: { hideSuggestions: !introspection },
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
     plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin, metricsPlugin, nulPlugin],
