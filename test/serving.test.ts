@@ -1,11 +1,13 @@
 import { gql } from '@apollo/client/core';
 import { GraphQLError } from 'graphql';
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { AppError } from '../src/errors';
-import { safeError } from '../src/logger';
+import { createLogger, safeError } from '../src/logger';
 import { formatError } from '../src/graphql/format-error';
-import { apolloClient, run } from './helpers/client';
+import { apolloClient, postRaw, run } from './helpers/client';
 import { startGateway, type TestGateway } from './helpers/gateway';
 
 let gw: TestGateway;
@@ -33,6 +35,48 @@ describe('serving', () => {
     const app = await gw.createApp();
     const result = await run(apolloClient(gw.url, { 'x-api-key': app.secretKey }), gql`query { nope }`);
     expect(result.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+// Issue 11, finding 10: a bad persisted-query extension answered INTERNAL and logged an error.
+describe('automatic persisted queries', () => {
+  let apq: TestGateway;
+  let key: string;
+  const logLines: { level: number; msg: string }[] = [];
+  beforeAll(async () => {
+    const sink = new Writable({ write: (chunk, _enc, done) => (logLines.push(JSON.parse(String(chunk))), done()) });
+    apq = await startGateway({}, { logger: createLogger('info', sink) });
+    key = (await apq.createApp('APQ')).publishableKey;
+  });
+  afterAll(() => apq.close());
+
+  const QUERY = 'query Check { checkEmail(email: "ada@example.com") { exists } }';
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const send = (body: Record<string, unknown>) => postRaw(apq.url, JSON.stringify(body), { 'x-api-key': key });
+  const errorLines = () => logLines.filter((line) => line.level >= 50);
+
+  it('refuses a sha256Hash that does not match the query with BAD_USER_INPUT, and logs no error', async () => {
+    const response = await send({ query: QUERY, extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ something else }') } } });
+    expect(response.status).toBe(400);
+    expect(response.json.errors).toEqual([{ message: 'provided sha does not match query', extensions: { code: 'BAD_USER_INPUT' } }]);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('refuses persisted-query version 2 with BAD_USER_INPUT, and logs no error', async () => {
+    const response = await send({ query: QUERY, extensions: { persistedQuery: { version: 2, sha256Hash: sha256(QUERY) } } });
+    expect(response.status).toBe(400);
+    expect(response.json.errors).toEqual([{ message: 'Unsupported persisted query version', extensions: { code: 'BAD_USER_INPUT' } }]);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('still serves the protocol: an unknown hash, then the query with its hash, then the hash alone', async () => {
+    const extensions = { persistedQuery: { version: 1, sha256Hash: sha256(QUERY) } };
+    const unknown = await send({ extensions });
+    // Apollo Client's persisted-query link retries with the full query on this message.
+    expect(unknown.json.errors[0]).toMatchObject({ message: 'PersistedQueryNotFound', extensions: { code: 'BAD_USER_INPUT' } });
+    expect((await send({ query: QUERY, extensions })).json).toEqual({ data: { checkEmail: { exists: false } } });
+    expect((await send({ extensions })).json).toEqual({ data: { checkEmail: { exists: false } } });
+    expect(errorLines()).toEqual([]);
   });
 });
 

@@ -55,6 +55,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     const message = `The document has more than ${tokens[1]} tokens; send a smaller one (lists of input belong in variables)`;
     return { message, extensions: { code: 'QUERY_TOO_COMPLEX' } };
   }
+  // A request Apollo itself refused with a 4xx but no code: a persisted-query extension with
+  // a hash that does not match the query, or an unsupported version. The client's mistake.
+  if (error instanceof GraphQLError && !error.originalError && error.extensions.code === undefined && isClientStatus(error.extensions.http)) {
+    return { ...base, message: cleanMessage(formatted.message), extensions: { code: 'BAD_USER_INPUT' } };
+  }
   // Errors already shaped as ours (the shield's denials, the query limits), and GraphQL's own
   // request errors, which Apollo labels with its codes.
   const code = formatted.extensions?.code;
@@ -71,6 +76,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     }
   }
   return { message: ERROR_CODES.INTERNAL, locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL' } };
+}
+
+function isClientStatus(http: unknown): boolean {
+  const status = (http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function pick(extensions: Record<string, unknown>): Record<string, unknown> {
