@@ -1,5 +1,6 @@
 import { buildSchema, getIntrospectionQuery, parse, specifiedRules, validate } from 'graphql';
 import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMIT_RULES, LIMITS, queryLimitsRule } from '../src/graphql/limits';
 import { buildServedSchema } from '../src/graphql/schema';
@@ -299,6 +300,70 @@ describe('request size and batching (HTTP front)', () => {
       duplex: 'half',
     } as RequestInit);
     expect(response.status).toBe(413);
+  });
+
+  /**
+   * Issue 11, finding 11: a raw client that declares (or streams) far more than the limit and
+   * keeps sending as fast as the socket takes it, for up to 5 s. What it learns: the answer,
+   * whether the server hung up, and how much it managed to hand to the socket (a server that
+   * read on took ~1 GB in 4 s here; one that hangs up, a few MB of socket buffers).
+   */
+  async function flood(head: string, chunked: boolean) {
+    const socket = connect(Number(new URL(gw.url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    let closed = false;
+    socket.on('data', (data) => (answer += data));
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => {}); // EPIPE / ECONNRESET once the server has hung up: expected
+    socket.write(head);
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const frame = chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk;
+    let written = 0;
+    const started = Date.now();
+    while (!closed && Date.now() - started < 5_000) {
+      if (!socket.write(frame)) await new Promise((resolve) => (socket.once('drain', resolve), setTimeout(resolve, 20)));
+      written += frame.length;
+    }
+    socket.destroy();
+    return { answer, closed, written };
+  }
+  const POST = 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n';
+
+  it('refuses a declared Content-Length of 1,000,000,000 with 413 and hangs up instead of reading on', async () => {
+    const { answer, closed, written } = await flood(`${POST}Content-Length: 1000000000\r\n\r\n`, false);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(answer).toContain('"code":"BAD_USER_INPUT"');
+    expect(closed, 'the server closed the connection').toBe(true);
+    expect(written).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('stops reading a chunked body as soon as it crosses the limit, and hangs up', async () => {
+    const { answer, closed, written } = await flood(`${POST}Transfer-Encoding: chunked\r\n\r\n`, true);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(closed, 'the server closed the connection').toBe(true);
+    expect(written).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('answers `Expect: 100-continue` with a too-large length by 413 before any of the body is sent, and a fitting one by 100 Continue', async () => {
+    const ask = async (length: number, body = '') => {
+      const socket = connect(Number(new URL(gw.url).port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (data) => {
+        answer += data;
+        if (answer.startsWith('HTTP/1.1 100 Continue\r\n\r\n') && body) socket.write(body);
+      });
+      socket.on('error', () => {});
+      socket.write(`${POST}x-api-key: ${key}\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`);
+      await new Promise((resolve) => socket.once('close', resolve));
+      return answer;
+    };
+    expect(await ask(1_000_000_000)).toMatch(/^HTTP\/1\.1 413 /);
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const fitting = await ask(Buffer.byteLength(body), body);
+    expect(fitting).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    expect(fitting).toContain('{"data":{"__typename":"Query"}}');
   });
 
   it('refuses a batch (JSON array), even of one operation', async () => {
