@@ -116,9 +116,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     'GET /metrics': metricsRoute(services),
     ...playgroundRoutes(),
+    // Public documents: any page may read them (a SPA verifies an ID token itself), so `*`.
     'GET /.well-known/jwks.json': async (_req, res) =>
-      sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300' }),
-    'GET /.well-known/openid-configuration': (_req, res) => sendJson(res, 200, openidConfiguration(config.publicUrl)),
+      sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300', ...PUBLIC_CORS }),
+    'GET /.well-known/openid-configuration': (_req, res) => sendJson(res, 200, openidConfiguration(config.publicUrl), PUBLIC_CORS),
     'GET /readyz': async (_req, res) => {
       try {
         await orm.em.getConnection().execute('select 1');
@@ -168,6 +169,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
   };
 }
+
+/** CORS for documents anyone may read: no credentials are involved, so any origin. */
+const PUBLIC_CORS = { 'access-control-allow-origin': '*' };
 
 /** OpenID Provider metadata: where partners find our keys to verify tokens offline. */
 function openidConfiguration(issuer: string) {
