@@ -38,6 +38,40 @@ describe('serving', () => {
   });
 });
 
+// Issue 15, item 4: GET queries were refused by CSRF prevention with a message cut at 300 characters.
+describe('GET /graphql queries', () => {
+  let key: string;
+  beforeAll(async () => {
+    key = (await gw.createApp('GET')).publishableKey;
+  });
+  const get = (query: string, headers: Record<string, string> = {}) =>
+    fetch(`${gw.url}/graphql?query=${encodeURIComponent(query)}`, { headers: { 'x-api-key': key, ...headers } });
+  const CHECK = '{ checkEmail(email: "ada@example.com") { exists } }';
+
+  it('run with `apollo-require-preflight`, or with `content-type: application/json` (what Apollo Client sends)', async () => {
+    for (const headers of [{ 'apollo-require-preflight': 'true' }, { 'content-type': 'application/json' }, { 'x-apollo-operation-name': 'Check' }]) {
+      const response = await get(CHECK, headers);
+      expect(response.status, JSON.stringify(headers)).toBe(200);
+      expect(await response.json()).toEqual({ data: { checkEmail: { exists: false } } });
+    }
+  });
+
+  it('without such a header are refused (CSRF prevention) with a message naming every header that would do, uncut', async () => {
+    const response = await get(CHECK);
+    expect(response.status).toBe(400);
+    const { errors } = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(errors[0].message.length).toBeGreaterThan(300);
+    expect(errors[0].message).toMatch(/'content-type' header/);
+    expect(errors[0].message).toMatch(/x-apollo-operation-name, apollo-require-preflight$/);
+  });
+
+  it('refuse a mutation (405)', async () => {
+    const response = await get('mutation { logout }', { 'apollo-require-preflight': 'true' });
+    expect(response.status).toBe(405);
+  });
+});
+
 // Issue 11, finding 10: a bad persisted-query extension answered INTERNAL and logged an error.
 describe('automatic persisted queries', () => {
   let apq: TestGateway;

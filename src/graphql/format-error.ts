@@ -72,7 +72,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
         const field = variableField(formatted.message);
         if (field) extensions.field = field;
       }
-      return { ...base, message: cleanMessage(formatted.message), extensions };
+      // Apollo's own refusals of the HTTP request (BAD_REQUEST) quote no client input, so they
+      // stay whole: the CSRF one names the headers that let a GET query through.
+      const message = code === 'BAD_REQUEST' ? formatted.message.trim() : cleanMessage(formatted.message);
+      return { ...base, message, extensions };
     }
   }
   return { message: ERROR_CODES.INTERNAL, locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL' } };
