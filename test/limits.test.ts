@@ -118,7 +118,7 @@ describe('hostile documents, sent with no key', () => {
     const body = JSON.stringify({ query, variables: { e: 'ada@example.com' } });
     expect(body.length).toBeGreaterThan(90_000);
     expect(body.length).toBeLessThan(gw.gateway.config.bodyLimitBytes);
-    const response = await postRaw(gw.url, body);
+    const response = await postRaw(gw.url, body, { accept: 'application/graphql-response+json' });
     expect(response.status).toBe(400);
     expect(response.json.errors).toHaveLength(1);
     expect(response.json.errors[0].extensions).toEqual({ code: 'QUERY_TOO_COMPLEX' });
@@ -379,7 +379,7 @@ describe('input hygiene', () => {
     const response = await post('mutation C($input: CreateUserInput!) { createUser(input: $input) { id } }', {
       input: { email: 'nul@example.com', phoneNumbers: [{ phoneNumber: '+35799478230', phoneType: 'mobile\u0000' }] },
     });
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(200); // a request error, answered as application/json (GraphQL over HTTP)
     expect(response.json.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'phoneNumbers.0.phoneType' });
     const lookup = await post('query U($email: String) { user(email: $email) { id } }', { email: 'nul@example.com' });
     expect(lookup.json.data.user).toBeNull();

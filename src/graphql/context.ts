@@ -26,6 +26,11 @@ export interface RequestContext {
    * may be shown in the payload though the caller holds only a publishable key.
    */
   revealedUserIds: Set<string>;
+  /**
+   * What the Apollo plugins tell the HTTP front about the answer (server/graphql-handler.ts).
+   * An object, so that it is shared: Apollo hands plugins a shallow copy of the context.
+   */
+  reply: { requestError: boolean };
 }
 
 export interface TenantCaller {

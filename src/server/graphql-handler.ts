@@ -33,6 +33,30 @@ const errorLoggingPlugin: ApolloServerPlugin<RequestContext> = {
   },
 };
 
+/**
+ * Apollo's codes for what the GraphQL-over-HTTP spec calls request errors: the document does
+ * not parse or validate (our limits included), or the variables do not fit it.
+ */
+const REQUEST_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+
+/**
+ * GraphQL over HTTP: a request error is answered 200 when the answer is `application/json`
+ * (clients of that media type read the body, not the status) and 4xx when it is
+ * `application/graphql-response+json` (what Apollo Client 4 asks for first). Apollo answers
+ * 400 to both; this notes that the errors were of that kind, and the handler, which sees the
+ * media type Apollo chose, answers 200 for application/json.
+ */
+const requestErrorPlugin: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ contextValue, errors, response }) {
+        if (response.http.status !== 400 || !errors?.length) return;
+        contextValue.reply.requestError = errors.every((error) => REQUEST_ERROR_CODES.has(String(error.extensions.code)));
+      },
+    };
+  },
+};
+
 export async function createGraphQLHandler(schema: GraphQLSchema, services: Services) {
   const { introspection } = services.config;
   const apollo = new ApolloServer<RequestContext>({
@@ -51,7 +75,7 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
     validationOptions: { hideSuggestions: !introspection },
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin, metricsPlugin, nulPlugin],
+    plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin, metricsPlugin, nulPlugin, requestErrorPlugin],
     logger: {
       debug: () => {},
       info: () => {},
@@ -66,6 +90,7 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
+    const reply = { requestError: false };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: info.search, body },
       context: async () => {
@@ -79,10 +104,12 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
           em,
           services,
           revealedUserIds: new Set<string>(),
+          reply,
         };
       },
     });
     res.statusCode = result.status ?? 200;
+    if (res.statusCode === 400 && reply.requestError && result.headers.get('content-type')?.startsWith('application/json')) res.statusCode = 200;
     for (const [key, value] of result.headers) res.setHeader(key, value);
     if (result.body.kind === 'complete') {
       res.end(result.body.string);
