@@ -2,7 +2,7 @@
  * `npm run bench`: how fast the gateway is, against the floor and a peer (see bench/README.md).
  *
  *   npm run bench -- [--users 100000] [--duration 10] [--connections 50] [--warmup 3]
- *                    [--rounds 3] [--only checkEmail,login,…] [--profile] [--baseline FILE]
+ *                    [--rounds 3] [--only checkEmail,login,hostile,…] [--profile] [--baseline FILE]
  *                    [--before-build DIR] [--no-peer]
  *
  * Starts the gateway, the Apollo reference, the raw floor, the hash bound and the peer
@@ -66,7 +66,7 @@ const ROUNDS = int('rounds', flags.rounds, 1);
 const SAMPLE_EVERY = int('sample-every', flags['sample-every'], 1);
 const CORES = cpus().length;
 const HASH_CONCURRENCY = CORES * 2;
-const SCENARIOS = ['checkEmail', 'user', 'me', 'refresh', 'login', 'otp'] as const;
+const SCENARIOS = ['checkEmail', 'user', 'me', 'refresh', 'login', 'otp', 'hostile'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 const ONLY = new Set<ScenarioName>(
   (flags.only ? flags.only.split(',') : SCENARIOS).map((s) => {
@@ -356,6 +356,9 @@ async function main(): Promise<void> {
     // requestOtp + validateOtp pairs, when the schema has them
     if (ONLY.has('otp')) results.push(...(await otpScenarios(gateway, app, file, peer, peerFile)));
 
+    // hostile documents with no key: CPU per refusal against CPU per normal checkEmail (issue 11, finding 5)
+    if (ONLY.has('hostile')) results.push(...(await hostileScenario(gateway, app, before)));
+
     for (const r of results) if (r.gateway && r.references?.[0] && r.ratio !== undefined) r.cpuRatio = r.references[0].cpuUs / r.gateway.cpuUs;
     // The gateway under test (its OTP sides included; not the --before-build one).
     const gatewayRss = Math.max(
@@ -427,6 +430,57 @@ function compareBaseline(path: string, results: ScenarioResult[]): BaselineCompa
     log(`vs baseline (${before.options.users} users): ${name} p99 ${fmt(now.p99)} ms vs ${fmt(then.p99)} ms = ${fmt(ratio, 2)}× (target ≤ 1.2×: ${ratio <= 1.2 ? 'met' : 'MISSED'})`);
   }
   return { file: path, users: before.options.users, p99: rows };
+}
+
+/**
+ * Issue 11, finding 5: documents sent with no key that cost CPU before anything refuses them,
+ * each request a distinct document (a counter in a comment), as an attacker defeats Apollo's
+ * cache of parsed and validated documents. Each is driven like checkEmail, on the same
+ * connections, alternating with a normal checkEmail load; the figure that matters is the
+ * server's CPU µs per refused document against its CPU µs per checkEmail.
+ */
+async function hostileScenario(gateway: Server, app: BenchApp, before: Server | undefined): Promise<ScenarioResult[]> {
+  let n = 0;
+  const distinct = (document: string): Load => ({ headers: {}, next: () => ({ body: gql(`# ${n++}\n${document}`, { e: 'ada@example.com' }) }) });
+  const copies = (count: number) => `query Copies($e: String!) { ${'checkEmail(email: $e) { exists } '.repeat(count)}}`;
+  const levels = 16;
+  const doubling = Array.from({ length: levels }, (_, i) =>
+    i === levels - 1 ? `fragment T${i} on __Type { name }` : `fragment T${i} on __Type { ofType { ...T${i + 1} } ... on __Type { ofType { ...T${i + 1} } } }`);
+  const documents = [
+    { name: 'hostile: 2,756 checkEmail (91 KB)', load: distinct(copies(2_756)) },
+    { name: 'hostile: 90 checkEmail (3 KB)', load: distinct(copies(90)) },
+    { name: `hostile: fragment doubling ×${levels}`, load: distinct(`query Q($e: String) { __type(name: "User") { ...T0 } } ${doubling.join(' ')}`) },
+  ];
+  const results: ScenarioResult[] = [];
+  for (const { name, load } of documents) {
+    // What the refusal says, once per server (the load counts non-2xx answers as errors).
+    const answers: string[] = [];
+    for (const server of [gateway, ...(before ? [before] : [])]) {
+      const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: load.next().body });
+      const json = (await response.json().catch(() => ({}))) as { errors?: { extensions?: { code?: string } }[] };
+      answers.push(`${server.name}: ${response.status} ${json.errors?.map((e) => e.extensions?.code).join(',') ?? 'no errors'}`);
+    }
+    log(`\n${name} (no key; ${answers.join('; ')})`);
+    const runners = [
+      { name: 'gateway', run: (s: number, m: boolean) => drive(gateway, load, s, m) },
+      { name: 'gateway checkEmail', run: (s: number, m: boolean) => drive(gateway, checkEmailLoad(app), s, m) },
+      // The same checkEmail, but a new document each time: parsed and validated on every request.
+      { name: 'checkEmail, new doc', run: (s: number, m: boolean) => drive(gateway, { ...distinct('query CheckEmail($e: String!) { checkEmail(email: $e) { exists isSocial } }'), headers: { 'x-api-key': app.publishableKey } }, s, m) },
+      ...(before ? [{ name: 'gateway-before', run: (s: number, m: boolean) => drive(before, load, s, m) }] : []),
+    ];
+    const [g, normal, fresh, beforeSide] = await alternate(name, runners);
+    const cpu = g.cpuUs / normal.cpuUs;
+    results.push({
+      name, status: 'ran', gateway: g, references: beforeSide ? [normal, fresh, beforeSide] : [normal, fresh], ratio: pairedRatio(g, normal), ratioTo: 'checkEmail',
+      extra: {
+        target: 'refusal CPU < checkEmail CPU',
+        met: cpu < 1,
+        answers: answers.join('; '),
+        cpu: `CPU per refused document ${fmt(g.cpuUs, 0)} µs = ${fmt(cpu, 2)}× a normal checkEmail (${fmt(normal.cpuUs, 0)} µs), ${fmt(g.cpuUs / fresh.cpuUs, 2)}× one with a new document (${fmt(fresh.cpuUs, 0)} µs)${beforeSide ? `; before: ${fmt(beforeSide.cpuUs, 0)} µs = ${fmt(beforeSide.cpuUs / normal.cpuUs, 2)}×` : ''}`,
+      },
+    });
+  }
+  return results;
 }
 
 /**

@@ -25,7 +25,7 @@ import { UserService } from './identity/users';
 import { createLogger, type Logger } from './logger';
 import { createGraphQLHandler } from './server/graphql-handler';
 import { createHttpServer } from './server/http';
-import { sendJson } from './server/http-util';
+import { PUBLIC_CORS, sendJson } from './server/http-util';
 import { createMetrics, metricsRoute } from './server/metrics';
 import { oauthRoutes } from './server/oauth';
 import { playgroundRoutes, withPlayground } from './server/playground';
@@ -122,8 +122,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     'GET /metrics': metricsRoute(services),
     ...playgroundRoutes(),
+    // Public documents: any page may read them (a SPA verifies an ID token itself), so `*`.
     'GET /.well-known/jwks.json': async (_req, res) =>
-      sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300' }),
+      sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300', ...PUBLIC_CORS }),
     // OAuth 2.0 (SPEC §4.11): token, userinfo, revoke, introspect, and both discovery documents.
     ...oauthRoutes(services),
     'GET /readyz': async (_req, res) => {

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../../errors';
 import { TokenInspection } from '../../identity/token-inspection';
 import type { Services } from '../../services';
-import { BodyTooLarge, sendJson, type RequestInfo } from '../http-util';
+import { BodyTooLarge, PUBLIC_CORS, sendJson, type RequestInfo } from '../http-util';
 import type { RouteHandler } from '../http';
 import { introspectEndpoint } from './introspect';
 import { serverMetadata } from './metadata';
@@ -37,7 +37,7 @@ export function oauthRoutes(services: Services): Record<string, RouteHandler> {
     }
   };
   const userinfo = route((em, req, res, info, params) => userinfoEndpoint(services, em, req, res, info, params));
-  const metadata = (_req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, serverMetadata(services.config.publicUrl), { 'cache-control': 'public, max-age=300' });
+  const metadata = (_req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, serverMetadata(services.config.publicUrl), { 'cache-control': 'public, max-age=300', ...PUBLIC_CORS });
   return {
     'POST /oauth/token': route((em, req, res, info, params) => tokenEndpoint(services, inspection, em, req, res, info, params)),
     'GET /oauth/userinfo': userinfo,
