@@ -1,4 +1,5 @@
 import { AppError, badInput } from '../errors';
+import { checkSocialProviders, type SocialProviderSettings } from './social-providers';
 
 /** Per-app settings (SPEC §7). Stored as JSON on the App row; always read through parse. */
 export const SIGN_UP_METHODS = ['EMAIL_PASSWORD', 'EMAIL_OTP', 'PHONE_OTP'] as const;
@@ -20,6 +21,8 @@ export interface AppSettings {
   brandName: string;
   /** Per-IP calls per minute per operation (SPEC §3: at least 100 by default). */
   ipRateLimitPerMinute: number;
+  /** Social sign-in providers (SPEC §4.9; social-providers.ts). */
+  socialProviders: SocialProviderSettings[];
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
@@ -36,6 +39,7 @@ export const DEFAULT_APP_SETTINGS: AppSettings = {
   requireLegalAcceptance: false,
   brandName: 'Gatehouse',
   ipRateLimitPerMinute: 300,
+  socialProviders: [],
 };
 
 type Check = (value: unknown, key: string) => unknown;
@@ -94,6 +98,7 @@ const CHECKS: { [K in keyof AppSettings]: Check } = {
     return value.trim();
   },
   ipRateLimitPerMinute: int(1, 1_000_000),
+  socialProviders: checkSocialProviders,
 };
 
 function isHttpUrl(value: string): boolean {
