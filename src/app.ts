@@ -19,6 +19,7 @@ import { closeRedis, connectRedis, createLimiter, memoryLimiterFactory, redisLim
 import { RegistrationService } from './identity/registration';
 import { ServerSecrets } from './identity/server-secrets';
 import { SessionService } from './identity/sessions';
+import { FacebookVerifier, IdTokenVerifier, OidcClients, SecretBox, SocialAccounts, SocialSignInService } from './identity/social';
 import { JwtService } from './identity/tokens/jwt';
 import { SigningKeys } from './identity/tokens/signing-keys';
 import { UserService } from './identity/users';
@@ -27,6 +28,7 @@ import { createGraphQLHandler } from './server/graphql-handler';
 import { createHttpServer } from './server/http';
 import { sendJson } from './server/http-util';
 import { createMetrics, metricsRoute } from './server/metrics';
+import { oauthCallbackRoutes } from './server/oauth-callback';
 import { playgroundRoutes, withPlayground } from './server/playground';
 import type { Services } from './services';
 
@@ -78,6 +80,21 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   };
   const registration = new RegistrationService(users, hasher, sessions);
   registration.codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
+  // Social sign-in (SPEC §4.9): provider client secrets sealed at rest, tokens verified with jose / openid-client.
+  const secretBox = new SecretBox(secrets);
+  apps.secretBox = secretBox;
+  const oidcClients = new OidcClients(clock, secretBox);
+  const social = new SocialSignInService(
+    clock,
+    new IdTokenVerifier(clock, (em, provider) => oidcClients.jwksUri(em, provider)),
+    new FacebookVerifier(clock),
+    oidcClients,
+    secretBox,
+    new SocialAccounts(clock, users),
+    sessions,
+    singleUse,
+    () => config.publicUrl,
+  );
   return {
     config,
     clock,
@@ -100,6 +117,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     passwordReset: new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail),
     autologin: new AutologinService(apps, users, singleUse, sessions),
     legal: new LegalService(users, clock),
+    social,
   };
 }
 
@@ -118,6 +136,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     'GET /metrics': metricsRoute(services),
     ...playgroundRoutes(),
+    ...oauthCallbackRoutes(services),
     'GET /.well-known/jwks.json': async (_req, res) =>
       sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300' }),
     'GET /.well-known/openid-configuration': (_req, res) => sendJson(res, 200, openidConfiguration(config.publicUrl)),

@@ -37,6 +37,13 @@ export const OPERATION_ACCESS: Record<string, Access[]> = {
   changePassword: ['bearer'],
   logout: ['bearer'],
   acceptLegalAgreement: ['bearer'],
+  // social sign-in (SPEC §4.9)
+  socialNonce: ['publishable', 'secret'],
+  signInWithIdToken: ['publishable', 'secret'],
+  signInWithAccessToken: ['publishable', 'secret'],
+  startSocialSignIn: ['publishable', 'secret'],
+  linkIdentity: ['bearer'],
+  unlinkIdentity: ['bearer'],
 };
 
 /** UNAUTHENTICATED when no usable credential was sent; FORBIDDEN when it is of the wrong kind. */
