@@ -148,6 +148,13 @@ export async function logInAndConsent(authorizationUrl: string, accountId: strin
     }
     const html = await response.text();
     if (response.status !== 200) throw new Error(`test provider answered ${response.status}: ${html.slice(0, 300)}`);
+    if (html.includes('<title>Submitting Callback</title>')) {
+      // response_mode=form_post: the page a browser would auto-submit to the client's redirect URI.
+      const target = /<form method="post" action="([^"]+)"/.exec(html)![1].replace(/&amp;/g, '&');
+      const fields = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], unescapeHtml(m[2])]));
+      const posted = await fetch(target, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+      return posted.headers.get('location') ?? `${posted.status} ${await posted.text()}`;
+    }
     const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
     if (!prompt || !action) throw new Error(`unexpected page from the test provider: ${html.slice(0, 300)}`);
@@ -156,4 +163,8 @@ export async function logInAndConsent(authorizationUrl: string, accountId: strin
     body = new URLSearchParams(prompt === 'login' ? { prompt, login: accountId, password: 'anything' } : { prompt }).toString();
   }
   throw new Error('too many redirects at the test provider');
+}
+
+function unescapeHtml(value: string): string {
+  return value.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code))).replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
