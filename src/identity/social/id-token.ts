@@ -110,8 +110,9 @@ function profileOf(provider: SocialProviderSettings, payload: JWTPayload): Provi
   };
 }
 
+/** INVALID_ID_TOKEN whose message says which check failed. */
 export function invalid(message: string): AppError {
-  return new AppError('INVALID_ID_TOKEN', `INVALID_ID_TOKEN: ${message}`);
+  return new AppError('INVALID_ID_TOKEN', `The provider token was refused: ${message}`);
 }
 
 /** jose's error, as the check a person can act on. Anything else (the keys could not be fetched) is not the token's fault. */
