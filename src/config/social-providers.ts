@@ -89,6 +89,8 @@ function checkProvider(entry: unknown, path: string): SocialProviderSettings {
   const kind = raw.kind as SocialProviderKind;
   const facebook = kind === 'FACEBOOK';
   const issuer = raw.issuer === undefined && facebook ? FACEBOOK_ISSUER : httpUrl(raw.issuer, `${path}.issuer`);
+  // The identity table keys on it (user_identity.issuer is 255 characters).
+  if (issuer.length > 255) throw badInput(`${path}.issuer`, 'issuer must be at most 255 characters');
   if (!Array.isArray(raw.clientIds) || raw.clientIds.length === 0 || raw.clientIds.length > 20) {
     throw badInput(`${path}.clientIds`, 'clientIds must list 1 to 20 client ids');
   }

@@ -38,7 +38,8 @@ export async function findLinkedUser(em: EntityManager, appId: string, issuer: s
 
 /** What the provider said this time, on an identity that just signed in. */
 export async function touchIdentity(em: EntityManager, identityId: string, seen: { email: string | null; emailVerified: boolean; at: Date }): Promise<void> {
-  await em.nativeUpdate(UserIdentity, { id: identityId }, { email: seen.email, emailVerified: seen.emailVerified, lastSignInAt: seen.at });
+  const email = seen.email && seen.email.length <= 254 ? seen.email : null;
+  await em.nativeUpdate(UserIdentity, { id: identityId }, { email, emailVerified: seen.emailVerified, lastSignInAt: seen.at });
 }
 
 export interface NewIdentity {
@@ -123,10 +124,9 @@ export async function consumeChallenge(
  * primary key decides, so two requests racing with one token cannot both pass.
  */
 export async function recordTokenUse(em: EntityManager, use: { keyHash: string; appId: string; expiresAt: Date }): Promise<boolean> {
-  const fork = em.fork();
-  fork.create(SocialTokenUse, { keyHash: use.keyHash, app: fork.getReference(App, use.appId), expiresAt: use.expiresAt });
   try {
-    await fork.flush();
+    // One INSERT now, outside the unit of work: a refused row must not linger for a later flush.
+    await em.insert(SocialTokenUse, { keyHash: use.keyHash, app: use.appId, expiresAt: use.expiresAt });
     return true;
   } catch (error) {
     if (error instanceof UniqueConstraintViolationException) return false;
