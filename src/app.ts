@@ -19,6 +19,7 @@ import { createLimiter, memoryLimiterFactory, CallLimiter, RedisLink } from './i
 import { RegistrationService } from './identity/registration';
 import { ServerSecrets } from './identity/server-secrets';
 import { SessionService } from './identity/sessions';
+import { FacebookVerifier, IdTokenVerifier, OidcClients, SecretBox, SocialAccounts, SocialSignInService } from './identity/social';
 import { JwtService } from './identity/tokens/jwt';
 import { SigningKeys } from './identity/tokens/signing-keys';
 import { UserService } from './identity/users';
@@ -28,6 +29,7 @@ import { createHttpServer } from './server/http';
 import { PUBLIC_CORS, sendJson } from './server/http-util';
 import { createMetrics, metricsRoute } from './server/metrics';
 import { oauthRoutes } from './server/oauth';
+import { oauthCallbackRoutes } from './server/oauth-callback';
 import { playgroundRoutes, withPlayground } from './server/playground';
 import type { Services } from './services';
 
@@ -80,6 +82,21 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   };
   const registration = new RegistrationService(users, hasher, sessions);
   registration.codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
+  // Social sign-in (SPEC §4.9): provider client secrets sealed at rest, tokens verified with jose / openid-client.
+  const secretBox = new SecretBox(secrets);
+  apps.secretBox = secretBox;
+  const oidcClients = new OidcClients(clock, secretBox);
+  const social = new SocialSignInService(
+    clock,
+    new IdTokenVerifier(clock, (em, provider) => oidcClients.jwksUri(em, provider)),
+    new FacebookVerifier(clock),
+    oidcClients,
+    secretBox,
+    new SocialAccounts(clock, users),
+    sessions,
+    singleUse,
+    () => config.publicUrl,
+  );
   return {
     config,
     clock,
@@ -102,6 +119,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     passwordReset: new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail),
     autologin: new AutologinService(apps, users, singleUse, sessions),
     legal: new LegalService(users, clock),
+    social,
   };
 }
 
@@ -122,6 +140,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     'GET /metrics': metricsRoute(services),
     ...playgroundRoutes(),
+    // Social sign-in's web redirect flow returns here (SPEC §4.9).
+    ...oauthCallbackRoutes(services),
     // Public documents: any page may read them (a SPA verifies an ID token itself), so `*`.
     'GET /.well-known/jwks.json': async (_req, res) =>
       sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300', ...PUBLIC_CORS }),

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { createGateway, createServices } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
+import { withoutSecrets } from './config/social-providers';
 import { migrate, openOrm } from './db/orm';
 import { AppError } from './errors';
 import { AppDirectory } from './identity/app-directory';
@@ -144,7 +145,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { settings: { type: 'string' } } });
         if (!positionals[0] || values.settings === undefined) throw new UsageError('usage: gatehouse app update APP_ID --settings JSON');
         const settings = await withServices(config, (s) => s.apps.updateSettings(s.orm.em.fork(), positionals[0], parseJson(values.settings, '--settings')));
-        out(JSON.stringify(settings, null, 2));
+        out(JSON.stringify(withoutSecrets(settings), null, 2));
         return 0;
       }
       if (sub === 'list') {

@@ -1,4 +1,5 @@
 import { AppError, badInput } from '../errors';
+import { checkSocialProviders, type SocialProviderSettings } from './social-providers';
 
 /** Per-app settings (SPEC §7). Stored as JSON on the App row; always read through parse. */
 export const SIGN_UP_METHODS = ['EMAIL_PASSWORD', 'EMAIL_OTP', 'PHONE_OTP'] as const;
@@ -24,6 +25,8 @@ export interface AppSettings {
   allowedScopes: string[];
   /** Client-side autologin (no credentials, by Origin) is on; it yields participant sessions only (SPEC §4.8). */
   clientAutologin: boolean;
+  /** Social sign-in providers (SPEC §4.9; social-providers.ts). */
+  socialProviders: SocialProviderSettings[];
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
@@ -42,6 +45,7 @@ export const DEFAULT_APP_SETTINGS: AppSettings = {
   ipRateLimitPerMinute: 300,
   allowedScopes: ['openid', 'profile', 'email', 'phone'],
   clientAutologin: false,
+  socialProviders: [],
 };
 
 /** One scope token (RFC 6749 §3.3, narrowed): what allowedScopes may hold and a client may ask for. */
@@ -119,6 +123,7 @@ const CHECKS: { [K in keyof AppSettings]: Check } = {
     return scopes;
   },
   clientAutologin: bool,
+  socialProviders: checkSocialProviders,
 };
 
 function isHttpUrl(value: string): boolean {

@@ -4,7 +4,8 @@ import { OtpResolver } from './otp.resolver';
 import { ProfileResolver } from './profile.resolver';
 import { RegistrationResolver } from './registration.resolver';
 import { SessionResolver } from './session.resolver';
+import { SocialResolver, UserIdentitiesResolver } from './social.resolver';
 import { UsersResolver } from './users.resolver';
 
 /** Every resolver class of the API; one line per flow. */
-export const RESOLVERS = [LookupResolver, UsersResolver, RegistrationResolver, OtpResolver, SessionResolver, ProfileResolver, AccountResolver] as const;
+export const RESOLVERS = [LookupResolver, UsersResolver, RegistrationResolver, OtpResolver, SessionResolver, ProfileResolver, AccountResolver, SocialResolver, UserIdentitiesResolver] as const;
