@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { createHmac } from 'node:crypto';
-import { RefreshToken, Session, User } from '../db/entities';
-import { HotStore } from '../db/fast';
+import type { User } from '../db/entities';
+import { HotStore, type NewRefreshToken, type NewSession, type UserRecord } from '../db/fast';
 import { MAX_SCOPE_LENGTH, SCOPE_TOKEN, type AppSettings } from '../config/app-settings';
 import { AppError, badInput } from '../errors';
 import { PARTICIPANT_SCOPE, type BearerCaller, type InvalidCaller } from './caller';
@@ -9,7 +9,7 @@ import type { AppService } from './apps';
 import type { Clock } from './clock';
 import { newId, randomSecret, sha256 } from './secrets';
 import type { ServerSecrets } from './server-secrets';
-import type { JwtService } from './tokens/jwt';
+import type { JwtService, SessionClaimsSource } from './tokens/jwt';
 import type { Tenant } from './users';
 
 export interface AuthResult {
@@ -22,8 +22,11 @@ export interface AuthResult {
   idToken: string;
   scope: string;
   registrationRequired: boolean;
-  user: User;
+  user: SignedInUser;
 }
+
+/** A user who just signed in: the entity a flow holds, or the record the prepared path read (db/fast). */
+export type SignedInUser = User | UserRecord;
 
 export interface SignInMeta {
   ip?: string | null;
@@ -58,85 +61,74 @@ export class SessionService {
   /**
    * Starts a session for a user who just proved who they are. A participant session (client-side
    * autologin) gets no refresh token and lives only as long as its access token.
+   *
+   * The session and its refresh token are written on the prepared path (db/fast), inside `em`'s
+   * transaction when it has one (then they commit or roll back with the caller's writes; `em`
+   * must be that transaction's, never the request's outer one: bench/README.md, "Two doors").
+   * `user` is the entity a flow holds or the record the prepared path read; whatever the
+   * request's unit of work still has to write (an email a code just verified, a password hash
+   * upgraded at login) commits in the same transaction as the session, as one flush did.
    */
-  async signIn(em: EntityManager, tenant: Tenant, user: User, meta: SignInMeta = {}): Promise<AuthResult> {
+  async signIn(em: EntityManager, tenant: Tenant, user: SignedInUser, meta: SignInMeta = {}): Promise<AuthResult> {
     if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     const now = this.clock.now();
     const participant = meta.participant === true;
     const scope = participant ? PARTICIPANT_SCOPE : grantScope(tenant.settings, meta.scope);
     const ttl = participant ? tenant.settings.accessTokenTtlSeconds : tenant.settings.refreshTokenTtlSeconds;
-    const session = em.create(Session, {
+    const session: NewSession = {
       id: newId(),
-      app: tenant.app,
-      user,
+      appId: tenant.app.id,
+      userId: user.id,
       scope,
       authTime: now,
       registrationRequired: meta.registrationRequired ?? false,
       createdAt: now,
       expiresAt: new Date(now.getTime() + ttl * 1000),
-      revokedAt: null,
       ip: meta.ip?.slice(0, 64) ?? null,
       userAgent: meta.userAgent?.slice(0, 255) ?? null,
-    });
-    if (participant) {
-      await em.flush();
-      return this.payload(session, user, null, null, tenant);
-    }
-    const refreshToken = REFRESH_PREFIX + randomSecret(32);
-    em.create(RefreshToken, { id: newId(), session, tokenHash: sha256(refreshToken), createdAt: now, expiresAt: session.expiresAt, usedAt: null });
-    await em.flush();
-    return this.payload(session, user, refreshToken, session.expiresAt, tenant);
+    };
+    const refreshToken = participant ? null : REFRESH_PREFIX + randomSecret(32);
+    const refresh: NewRefreshToken | null = refreshToken === null ? null : { id: newId(), sessionId: session.id, tokenHash: sha256(refreshToken), createdAt: now, expiresAt: session.expiresAt };
+    await writeSession(em, session, refresh);
+    return this.payload(session, user, refreshToken, refresh && session.expiresAt, tenant);
   }
 
-  /** `refresh`: rotate, return the same child within the grace interval, revoke the family on reuse. */
+  /**
+   * `refresh`: rotate, return the same child within the grace interval, revoke the family on
+   * reuse — one transaction on the prepared path (HotStore.rotateRefreshToken), then the user
+   * for the id token by one prepared lookup.
+   */
   async refresh(em: EntityManager, tenant: Tenant, presented: string): Promise<AuthResult> {
     if (!presented.startsWith(REFRESH_PREFIX) || presented.length > 128) throw new AppError('INVALID_REFRESH_TOKEN');
     const child = REFRESH_PREFIX + (await this.childSuffix(em, presented));
-    const outcome = await em.transactional(async (tx) => {
-      const now = this.clock.now();
-      const row = await tx.findOne(RefreshToken, { tokenHash: sha256(presented) }, { populate: ['session', 'session.user'] });
-      const session = row?.session;
-      if (!row || !session || session.app.id !== tenant.app.id) return { kind: 'invalid' as const };
-      if (session.revokedAt || row.expiresAt <= now || session.expiresAt <= now) return { kind: 'invalid' as const };
-
-      if (!row.usedAt) {
-        // Claim the rotation with a conditional update: of two racing calls exactly one wins.
-        const won = await tx.nativeUpdate(RefreshToken, { id: row.id, usedAt: null }, { usedAt: now });
-        if (won === 1) {
-          const expiresAt = new Date(now.getTime() + tenant.settings.refreshTokenTtlSeconds * 1000);
-          tx.create(RefreshToken, { id: newId(), session, tokenHash: sha256(child), createdAt: now, expiresAt, usedAt: null });
-          session.expiresAt = expiresAt;
-          return { kind: 'rotated' as const, session, expiresAt };
-        }
-        await tx.refresh(row);
-      }
-      // Already rotated: the same child again within the grace interval, else theft.
-      const usedAt = row.usedAt!;
-      const issued = await tx.findOne(RefreshToken, { tokenHash: sha256(child) });
-      if (issued && !issued.usedAt && now.getTime() - usedAt.getTime() <= REFRESH_GRACE_MS) {
-        return { kind: 'rotated' as const, session, expiresAt: issued.expiresAt };
-      }
-      session.revokedAt = now;
-      session.revokedReason = 'refresh_token_reused';
-      return { kind: 'reused' as const };
+    const store = HotStore.of(em);
+    const now = this.clock.now();
+    const outcome = await store.rotateRefreshToken(em, {
+      appId: tenant.app.id,
+      presentedHash: sha256(presented),
+      child: { id: newId(), sessionId: '', tokenHash: sha256(child), createdAt: now, expiresAt: new Date(now.getTime() + tenant.settings.refreshTokenTtlSeconds * 1000) },
+      now,
+      graceMs: REFRESH_GRACE_MS,
     });
     if (outcome.kind === 'invalid') throw new AppError('INVALID_REFRESH_TOKEN');
     if (outcome.kind === 'reused') throw new AppError('REFRESH_TOKEN_REUSED');
-    const user = outcome.session.user;
-    if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
+    if (outcome.userSuspended) throw new AppError('ACCOUNT_SUSPENDED');
+    const user = await store.userById(em, tenant.app.id, outcome.session.userId);
+    // The session row references its user: only a concurrent erasure could get here.
+    if (!user) throw new AppError('INVALID_REFRESH_TOKEN');
     return this.payload(outcome.session, user, child, outcome.expiresAt, tenant);
   }
 
   /** `logout`: this session, or every session of the user. */
   async logout(em: EntityManager, userId: string, sessionId: string, allSessions: boolean): Promise<void> {
-    const where = allSessions ? { user: userId, revokedAt: null } : { id: sessionId, revokedAt: null };
-    await em.nativeUpdate(Session, where, { revokedAt: this.clock.now(), revokedReason: 'logout' });
+    const store = HotStore.of(em);
+    if (allSessions) await store.revokeUserSessions(em, userId, this.clock.now(), 'logout');
+    else await store.revokeSession(em, sessionId, this.clock.now(), 'logout');
   }
 
   /** Revokes every live session of a user, but `keep` (password change keeps the current one). */
   async revokeAll(em: EntityManager, userId: string, reason: string, keep?: string): Promise<void> {
-    const where = keep ? { user: userId, revokedAt: null, id: { $ne: keep } } : { user: userId, revokedAt: null };
-    await em.nativeUpdate(Session, where, { revokedAt: this.clock.now(), revokedReason: reason });
+    await HotStore.of(em).revokeUserSessions(em, userId, this.clock.now(), reason, keep);
   }
 
   /**
@@ -177,7 +169,7 @@ export class SessionService {
     return checked.ok ? checked.claims.aud : null;
   }
 
-  private async payload(session: Session, user: User, refreshToken: string | null, refreshExpiresAt: Date | null, tenant: Tenant): Promise<AuthResult> {
+  private async payload(session: SessionClaimsSource & { registrationRequired: boolean }, user: SignedInUser, refreshToken: string | null, refreshExpiresAt: Date | null, tenant: Tenant): Promise<AuthResult> {
     const ttl = tenant.settings.accessTokenTtlSeconds;
     const participant = isParticipantScope(session.scope);
     const [access, idToken] = await Promise.all([this.jwt.signAccess(session, ttl), this.jwt.signId(session, user, ttl, { contact: !participant })]);
@@ -216,6 +208,33 @@ export function grantScope(settings: AppSettings, requested: string | null | und
     throw badInput('scope', `scope ${refused.join(' ')} is not allowed for this app; it allows ${allowed.join(' ')}`);
   }
   return parts.join(' ');
+}
+
+/**
+ * A new session's rows on the prepared path. What `em`'s unit of work still has to write commits
+ * with them: in the caller's transaction when `em` is in one, else in one of its own (the ORM's
+ * flush and the store's inserts on the transaction's connection). Nothing pending, no
+ * transaction of the ORM's: the store's two inserts commit together by themselves.
+ */
+async function writeSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken | null): Promise<void> {
+  const store = HotStore.of(em);
+  if (!hasPendingWrites(em)) return store.createSession(em, session, refresh);
+  if (em.isInTransaction()) {
+    await em.flush();
+    return store.createSession(em, session, refresh);
+  }
+  await em.transactional(async (tx) => {
+    await tx.flush();
+    await store.createSession(tx, session, refresh);
+  });
+}
+
+/** Whether a flush of `em` would write anything (the same change-set computation flush starts with). */
+function hasPendingWrites(em: EntityManager): boolean {
+  const uow = em.getUnitOfWork();
+  if (uow.getIdentityMap()[Symbol.iterator]().next().done && uow.getPersistStack().size === 0 && uow.getRemoveStack().size === 0) return false;
+  uow.computeChangeSets();
+  return uow.getChangeSets().length > 0 || uow.getCollectionUpdates().length > 0 || uow.getExtraUpdates().size > 0;
 }
 
 export function isParticipantScope(scope: string): boolean {

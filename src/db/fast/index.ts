@@ -169,12 +169,16 @@ export class HotStore {
 
   // --- sessions -------------------------------------------------------------------------------
 
-  /** A new session and its first refresh token, committed together. */
-  createSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken): Promise<void> {
-    return this.atomic(em, (function* () {
+  /**
+   * A new session and its first refresh token, committed together (a participant session has
+   * none: `refresh` null). Inside `em`'s transaction they commit with it, or roll back with it.
+   */
+  createSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken | null): Promise<void> {
+    const plan = (function* () {
       yield run('insertSession', session.id, session.appId, session.userId, session.scope, session.authTime, session.registrationRequired, session.createdAt, session.expiresAt, session.ip, session.userAgent);
-      yield run('insertRefreshToken', refresh.id, refresh.sessionId, refresh.tokenHash, refresh.createdAt, refresh.expiresAt);
-    })());
+      if (refresh) yield run('insertRefreshToken', refresh.id, refresh.sessionId, refresh.tokenHash, refresh.createdAt, refresh.expiresAt);
+    })();
+    return refresh ? this.atomic(em, plan) : this.one(em, plan);
   }
 
   /** A refresh token by its hash, with its session and whether the session's user is suspended. */
@@ -222,6 +226,13 @@ export class HotStore {
   revokeSession(em: EntityManager, sessionId: string, now: Date, reason: string): Promise<boolean> {
     return this.one(em, (function* () {
       return ((yield run('revokeSession', now, reason, sessionId)) as number) === 1;
+    })());
+  }
+
+  /** Ends every live session of a user, but `keep` when given; the number ended. */
+  revokeUserSessions(em: EntityManager, userId: string, now: Date, reason: string, keep?: string): Promise<number> {
+    return this.one(em, (function* () {
+      return (yield keep ? run('revokeUserSessionsBut', now, reason, userId, keep) : run('revokeUserSessions', now, reason, userId)) as number;
     })());
   }
 

@@ -53,6 +53,10 @@ export function statementTexts(c: StatementColumns) {
     claimRefresh: 'update refresh_token set used_at = ? where id = ? and used_at is null',
     extendSession: 'update session set expires_at = ? where id = ?',
     revokeSession: 'update session set revoked_at = ?, revoked_reason = ? where id = ? and revoked_at is null',
+    /** Every live session of a user (logout everywhere, password change or reset)… */
+    revokeUserSessions: 'update session set revoked_at = ?, revoked_reason = ? where user_id = ? and revoked_at is null',
+    /** …but the one the request is made with. */
+    revokeUserSessionsBut: 'update session set revoked_at = ?, revoked_reason = ? where user_id = ? and revoked_at is null and id <> ?',
 
     // --- one-time codes (otp/challenges.ts) ------------------------------------------------------
     otpByDestination: `select ${c.otp.select} from otp_challenge o where o.app_id = ? and o.destination = ? limit 1`,
