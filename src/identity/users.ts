@@ -66,16 +66,19 @@ export class UserService {
   }
 
   /**
-   * A user the prepared path read (db/fast) as the managed entity em.findOne would give: the
-   * identity map's copy when this request already holds it, else the record made managed
+   * A user record the prepared path read (db/fast) as the managed entity em.findOne would give:
+   * the identity map's copy when this request already holds it, else the record made managed
    * (clean, so later edits flush as usual) with no query building or row mapping
    * (bench/README.md: findOne cost several times the query itself on checkEmail and me).
    */
-  private async managed(em: EntityManager, read: Promise<UserRecord | undefined>): Promise<User | null> {
-    const record = await read;
-    if (!record) return null;
+  managed(em: EntityManager, record: UserRecord): User {
     const { appId, ...fields } = record;
     return em.getUnitOfWork().getById<User>(User.name, record.id) ?? em.create(User, { ...fields, app: appId }, { managed: true, persist: false });
+  }
+
+  private async managedOrNull(em: EntityManager, read: Promise<UserRecord | undefined>): Promise<User | null> {
+    const record = await read;
+    return record ? this.managed(em, record) : null;
   }
 
   async findByPhone(em: EntityManager, tenant: Tenant, phoneNumber: string, countryCode?: string | null, field = 'phoneNumber'): Promise<User | null> {
@@ -84,9 +87,9 @@ export class UserService {
 
   /** The account an already normalised email or phone number names (login, codes). */
   async findByIdentity(em: EntityManager, tenant: Tenant, identity: Pick<Identity, 'kind' | 'key'>): Promise<User | null> {
-    if (identity.kind === 'email') return this.managed(em, HotStore.of(em).userByEmail(em, tenant.app.id, identity.key));
+    if (identity.kind === 'email') return this.managedOrNull(em, HotStore.of(em).userByEmail(em, tenant.app.id, identity.key));
     // Without per-app phone uniqueness several accounts may share a number: the oldest one.
-    return this.managed(em, HotStore.of(em).userByPhone(em, tenant.app.id, identity.key));
+    return this.managedOrNull(em, HotStore.of(em).userByPhone(em, tenant.app.id, identity.key));
   }
 
   /** `user(...)`: exactly one key; null when there is no such user in this app. */
@@ -97,10 +100,10 @@ export class UserService {
     }
     if (lookup.id != null) {
       if (!isUuid(lookup.id)) return null;
-      return this.managed(em, HotStore.of(em).userById(em, tenant.app.id, lookup.id));
+      return this.managedOrNull(em, HotStore.of(em).userById(em, tenant.app.id, lookup.id));
     } else if (lookup.externalId != null) {
       if (lookup.externalId.length > 255) throw badInput('externalId', 'externalId must be at most 255 characters');
-      return this.managed(em, HotStore.of(em).userByExternalId(em, tenant.app.id, lookup.externalId.trim()));
+      return this.managedOrNull(em, HotStore.of(em).userByExternalId(em, tenant.app.id, lookup.externalId.trim()));
     } else if (lookup.email != null) {
       return this.findByEmail(em, tenant, lookup.email);
     }
@@ -108,7 +111,7 @@ export class UserService {
   }
 
   async requireById(em: EntityManager, tenant: Tenant, id: string, field = 'id'): Promise<User> {
-    const user = isUuid(id) ? await this.managed(em, HotStore.of(em).userById(em, tenant.app.id, id)) : null;
+    const user = isUuid(id) ? await this.managedOrNull(em, HotStore.of(em).userById(em, tenant.app.id, id)) : null;
     if (!user) throw new AppError('USER_NOT_FOUND', `No user with this ${field} in this app`, { field });
     return user;
   }

@@ -1,5 +1,6 @@
-import { UniqueConstraintViolationException, raw, type EntityManager } from '@mikro-orm/core';
-import { OtpChallenge, type OtpPurpose } from '../../db/entities';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import type { OtpPurpose } from '../../db/entities';
+import { HotStore, type OtpFields, type OtpRecord } from '../../db/fast';
 import type { Courier } from '../../delivery';
 import { AppError } from '../../errors';
 import type { Clock } from '../clock';
@@ -46,12 +47,16 @@ export class ChallengeStore {
     this.sends = createLimiter(limiterFactory, { name: 'otp-sends', points: OTP_LIMITS.sendsPerHour, durationSeconds: 3600 });
   }
 
+  /**
+   * A new code for `request.target`, on the prepared path (db/fast). Its statements run with
+   * `em`: inside its transaction when it has one (pass that transaction's em, never an outer one).
+   */
   async issue(em: EntityManager, tenant: Tenant, request: IssueRequest): Promise<IssuedCode> {
     const { target } = request;
     const appId = tenant.app.id;
-    const db = em.fork();
+    const store = HotStore.of(em);
     const now = this.clock.now();
-    const existing = await db.findOne(OtpChallenge, { app: appId, destination: target.key });
+    const existing = await store.otpChallenge(em, appId, target.key);
     if (existing && !existing.consumedAt) assertCooldownOver(existing, now);
 
     const limitKey = `${appId}:${target.key}`;
@@ -60,31 +65,24 @@ export class ChallengeStore {
     const ttl = tenant.settings.otpTtlSeconds;
     const code = generateCode(tenant.settings.otpLength);
     const codeHash = hashCode(await this.secrets.get(em, OTP_HMAC_SECRET), appId, target.key, code);
-    const fields = {
+    const fields: OtpFields = {
       channel: target.channel,
       purpose: request.purpose,
       userId: request.userId,
       codeHash,
-      attempts: 0,
       createdAt: now,
       expiresAt: new Date(now.getTime() + ttl * 1000),
-      consumedAt: null,
     };
     let id: string;
     try {
       if (existing) {
         // Replaces the previous code, unless another request did so within the cooldown.
         const cooldownEdge = new Date(now.getTime() - OTP_LIMITS.resendCooldownSeconds * 1000);
-        const claimed = await db.nativeUpdate(
-          OtpChallenge,
-          { id: existing.id, $or: [{ createdAt: { $lte: cooldownEdge } }, { consumedAt: { $ne: null } }] },
-          fields,
-        );
-        if (claimed !== 1) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
+        if (!(await store.replaceOtp(em, existing.id, cooldownEdge, fields))) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
         id = existing.id;
       } else {
         id = newId();
-        await db.insert(OtpChallenge, { id, app: appId, destination: target.key, ...fields });
+        await store.insertOtp(em, id, appId, target.key, fields);
       }
     } catch (error) {
       await this.sends.giveBack(limitKey);
@@ -104,7 +102,7 @@ export class ChallengeStore {
         });
       } catch (error) {
         // No live code without a delivered message; the cooldown and the hourly count are given back.
-        await db.nativeDelete(OtpChallenge, { id, codeHash });
+        await store.deleteOtp(em, id, codeHash);
         await this.sends.giveBack(limitKey);
         throw error;
       }
@@ -112,24 +110,26 @@ export class ChallengeStore {
     return { expiresAt: fields.expiresAt, expiresIn: ttl, resendAfter: OTP_LIMITS.resendCooldownSeconds };
   }
 
-  /** Checks `code` against the live challenge of `target`; returns it consumed, or throws. */
-  async verify(em: EntityManager, tenant: Tenant, target: CodeTarget, code: string, purposes: OtpPurpose[]): Promise<OtpChallenge> {
+  /**
+   * Checks `code` against the live challenge of `target`; returns it consumed, or throws.
+   *
+   * Outside any transaction: the try is counted in a statement of its own that commits at once,
+   * whatever the request does next (a counted try rolled back with a failed sign-up would be a
+   * free guess). Inside one it would join it, and on SQLite an outer em would wait for itself.
+   */
+  async verify(em: EntityManager, tenant: Tenant, target: CodeTarget, code: string, purposes: OtpPurpose[]): Promise<OtpRecord> {
+    if (em.isInTransaction()) throw new Error('ChallengeStore.verify counts each try in a commit of its own: call it outside a transaction');
     const appId = tenant.app.id;
+    const store = HotStore.of(em);
     const now = this.clock.now();
-    const challenge = await em.fork().findOne(OtpChallenge, { app: appId, destination: target.key, consumedAt: null });
+    const challenge = await store.otpChallenge(em, appId, target.key, { live: true });
     if (!challenge || !purposes.includes(challenge.purpose)) throw invalidOtp(0);
     if (challenge.expiresAt <= now) throw new AppError('OTP_EXPIRED');
     if (challenge.attempts >= OTP_LIMITS.maxAttempts) throw deadCode(challenge, now);
 
     // 1. Count the try first, in its own statement; the cap holds however many race.
-    const live = { id: challenge.id, codeHash: challenge.codeHash, consumedAt: null };
-    const counted = await em.fork().nativeUpdate(
-      OtpChallenge,
-      { ...live, attempts: { $lt: OTP_LIMITS.maxAttempts } },
-      { attempts: raw('attempts + 1') },
-    );
-    if (counted !== 1) {
-      const now2 = await this.reread(em, challenge.id);
+    if (!(await store.countOtpTry(em, challenge.id, challenge.codeHash, OTP_LIMITS.maxAttempts))) {
+      const now2 = await store.otpChallengeById(em, challenge.id);
       if (now2 && now2.codeHash === challenge.codeHash && !now2.consumedAt) throw deadCode(now2, now);
       throw invalidOtp(0); // replaced by a newer code, or used meanwhile
     }
@@ -137,20 +137,14 @@ export class ChallengeStore {
     // 2. Compare in constant time.
     const key = await this.secrets.get(em, OTP_HMAC_SECRET);
     if (!codeMatches(key, appId, target.key, code, challenge.codeHash)) {
-      const after = await this.reread(em, challenge.id);
+      const after = await store.otpChallengeById(em, challenge.id);
       const attempts = after && after.codeHash === challenge.codeHash ? after.attempts : OTP_LIMITS.maxAttempts;
       throw invalidOtp(Math.max(0, OTP_LIMITS.maxAttempts - attempts));
     }
 
     // 3. Consume: of two right answers racing, one wins.
-    const consumed = await em.fork().nativeUpdate(OtpChallenge, live, { consumedAt: now });
-    if (consumed !== 1) throw invalidOtp(0);
-    challenge.consumedAt = now;
-    return challenge;
-  }
-
-  private reread(em: EntityManager, id: string): Promise<OtpChallenge | null> {
-    return em.fork().findOne(OtpChallenge, { id });
+    if (!(await store.consumeOtp(em, challenge.id, challenge.codeHash, now))) throw invalidOtp(0);
+    return { ...challenge, attempts: challenge.attempts + 1, consumedAt: now };
   }
 }
 
@@ -160,16 +154,16 @@ export function invalidOtp(attemptsLeft: number): AppError {
 }
 
 /** Five wrong tries killed this code; a new one can be asked for once the resend cooldown is over. */
-function deadCode(challenge: OtpChallenge, now: Date): AppError {
+function deadCode(challenge: OtpRecord, now: Date): AppError {
   const retryAfter = Math.max(1, secondsUntilResend(challenge, now));
   return new AppError('TOO_MANY_ATTEMPTS', 'Too many wrong codes; this code no longer works, request a new one', { retryAfter });
 }
 
-function secondsUntilResend(challenge: OtpChallenge, now: Date): number {
+function secondsUntilResend(challenge: OtpRecord, now: Date): number {
   return Math.ceil((challenge.createdAt.getTime() + OTP_LIMITS.resendCooldownSeconds * 1000 - now.getTime()) / 1000);
 }
 
-function assertCooldownOver(challenge: OtpChallenge, now: Date): void {
+function assertCooldownOver(challenge: OtpRecord, now: Date): void {
   const wait = secondsUntilResend(challenge, now);
   if (wait > 0) throw cooldownError(wait);
 }
