@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { createHash } from 'node:crypto';
 import { App, User } from '../db/entities';
+import { HotStore } from '../db/fast';
 import { AppError, badInput } from '../errors';
 import type { AppService } from './apps';
 import { isUuid } from './apps';
@@ -112,7 +113,10 @@ export class AutologinService {
     if (typeof challenge === 'string' && (!codeVerifier || !safeEqual(createHash('sha256').update(codeVerifier).digest('base64url'), challenge))) {
       throw new AppError('INVALID_LOGIN_TICKET', 'This login ticket needs the codeVerifier of the page that started the sign-in', { field: 'codeVerifier' });
     }
-    return this.sessions.signIn(em, tenant, row.user, {
+    // One prepared lookup for the id token and the answer; no entity (the ticket's user is only read).
+    const user = await HotStore.of(em).userById(em, tenant.app.id, row.userId);
+    if (!user) throw new AppError('INVALID_LOGIN_TICKET', undefined, { field: 'lt' });
+    return this.sessions.signIn(em, tenant, user, {
       ...meta,
       registrationRequired: row.data.registrationRequired === true,
       participant: row.data.participant === true,

@@ -92,9 +92,10 @@ export class PasswordResetService {
     const hash = await this.hasher.hash(password);
     const row = await this.tokens.consume(em, 'password_reset', tenant.app.id, token);
     if (!row) throw new AppError('INVALID_RESET_TOKEN', undefined, { field: 'token' });
-    this.users.setPasswordHash(row.user, hash);
+    const user = await this.users.requireById(em, tenant, row.userId);
+    this.users.setPasswordHash(user, hash);
     await em.flush();
-    await this.sessions.revokeAll(em, row.user.id, 'password_reset');
+    await this.sessions.revokeAll(em, user.id, 'password_reset');
   }
 }
 
