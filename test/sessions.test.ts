@@ -304,10 +304,11 @@ describe('passwords (SPEC §3, §4.5, §4.6)', () => {
 });
 
 describe('signIn on the prepared path, alone and inside a caller’s transaction (issue 13)', () => {
-  /** A tenant as a keyed request holds it. */
+  /** A tenant as a keyed request holds it: the key cache's plain, frozen app record, no entity. */
   async function tenantAndUser() {
     const { services, orm } = gw.gateway;
     const owner = (await services.apps.authenticateKey(orm.em.fork(), app.secretKey))!;
+    expect(Object.isFrozen(owner.app)).toBe(true);
     const auth = await signUp();
     return { services, orm, tenant: { app: owner.app, settings: owner.settings }, userId: auth.user.id as string };
   }

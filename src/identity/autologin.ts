@@ -90,7 +90,7 @@ export class AutologinService {
       }
     }
     const registrationRequired = input.skipRegistration === false;
-    const ticket = await this.tokens.issue(em, 'login_ticket', 'lt_', tenant.app, em.getReference(User, user.id), LOGIN_TICKET_TTL_SECONDS, { registrationRequired, participant });
+    const ticket = await this.tokens.issue(em, 'login_ticket', 'lt_', tenant.app.id, user.id, LOGIN_TICKET_TTL_SECONDS, { registrationRequired, participant });
     const base = tenant.settings.autologinUrl;
     let loginUrl: string | null = null;
     if (base) {

@@ -64,7 +64,7 @@ export class PasswordResetService {
     }
 
     await this.tokens.retireAll(em, 'password_reset', user.id);
-    const issued = await this.tokens.issue(em, 'password_reset', 'prt_', tenant.app, user, RESET_TTL_SECONDS);
+    const issued = await this.tokens.issue(em, 'password_reset', 'prt_', tenant.app.id, user.id, RESET_TTL_SECONDS);
     const link = resetLink(tenant.settings.resetPasswordUrl ?? `${this.publicUrl()}/reset-password`, issued.token);
     if (sendEmail) {
       try {

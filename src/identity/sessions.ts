@@ -150,7 +150,8 @@ export class SessionService {
     if (row.userSuspended) return { kind: 'invalid', reason: 'session_ended', detail: 'account suspended' };
     return {
       kind: 'bearer',
-      app: this.apps.managedApp(em, row.app),
+      // The row's plain record: where the ORM needs the app as a relation, em.getReference(App, id).
+      app: row.app,
       settings: this.apps.settingsOf(row.app),
       userId: claims.sub,
       sessionId: claims.sid,

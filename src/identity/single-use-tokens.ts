@@ -15,8 +15,8 @@ export class SingleUseTokens {
     em: EntityManager,
     purpose: SingleUseTokenPurpose,
     prefix: string,
-    app: App,
-    user: User,
+    appId: string,
+    userId: string,
     ttlSeconds: number,
     data: Record<string, unknown> = {},
   ): Promise<{ token: string; id: string; expiresAt: Date }> {
@@ -24,7 +24,7 @@ export class SingleUseTokens {
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
     const id = newId();
-    em.create(SingleUseToken, { id, app, user, purpose, tokenHash: sha256(token), data, createdAt: now, expiresAt, usedAt: null });
+    em.create(SingleUseToken, { id, app: em.getReference(App, appId), user: em.getReference(User, userId), purpose, tokenHash: sha256(token), data, createdAt: now, expiresAt, usedAt: null });
     await em.flush();
     return { token, id, expiresAt };
   }

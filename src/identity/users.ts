@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException, type EntityManager, type FilterQuer
 import type { AppSettings } from '../config/app-settings';
 import { stringColumnLengths, overlongColumn } from '../db/column-lengths';
 import { App, User, UserSchema } from '../db/entities';
-import { HotStore, type UserRecord } from '../db/fast';
+import { HotStore, type AppRecord, type UserRecord } from '../db/fast';
 import { AppError, badInput } from '../errors';
 import type { Clock } from './clock';
 import { applyProfile, nameKey, type ProfileData } from './profile';
@@ -11,8 +11,13 @@ import { isUuid } from './apps';
 import { newId } from './secrets';
 import { checkDate, normalizeEmail, normalizePhone, type Identity } from './validation';
 
+/**
+ * The app a request acts for and its parsed settings. `app` is a plain record (the key cache's,
+ * shared and frozen, or the bearer check's row), not an entity of the request: where the ORM
+ * needs the app as a relation, pass `em.getReference(App, tenant.app.id)`.
+ */
 export interface Tenant {
-  app: App;
+  app: AppRecord;
   settings: AppSettings;
 }
 
