@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { User, type OtpChannel, type OtpPurpose } from '../../db/entities';
+import type { OtpChannel, OtpPurpose } from '../../db/entities';
+import { HotStore, type UserRecord } from '../../db/fast';
 import { AppError, badInput } from '../../errors';
 import type { AuthResult, SessionService, SignInMeta } from '../sessions';
 import type { Tenant, UserService } from '../users';
@@ -49,7 +50,7 @@ export class OtpService {
     const target = targetOf(input);
     checkChannel(input.channel, target);
 
-    let user: User | null = null;
+    let user: UserRecord | null = null;
     if (input.purpose === 'REGISTER') {
       requireCodeMethod(tenant.settings, target);
       await this.assertFree(em, tenant, target);
@@ -81,12 +82,13 @@ export class OtpService {
   /** REGISTER: an identity that already has an account answers EMAIL_TAKEN / PHONE_TAKEN (as register would). */
   async assertFree(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<void> {
     if (target.kind === 'phone' && !tenant.settings.uniquePhoneNumber) return;
-    if (await this.users.findByIdentity(em, tenant, target)) {
+    if (await this.findUser(em, tenant, target)) {
       throw target.kind === 'email' ? new AppError('EMAIL_TAKEN', undefined, { field: 'email' }) : new AppError('PHONE_TAKEN', undefined, { field: 'phoneNumber' });
     }
   }
 
-  private findUser(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<User | null> {
-    return this.users.findByIdentity(em, tenant, target);
+  /** The account an identity names, as the prepared path's plain record: only read here, so no entity is built. */
+  private async findUser(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<UserRecord | null> {
+    return (await HotStore.of(em).loginLookup(em, tenant.app.id, target)) ?? null;
   }
 }
