@@ -76,7 +76,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   const courier = createCourier(config, { apps, clock, logger });
   const challenges = new ChallengeStore(clock, secrets, courier, limiterFactory);
   const callLimits = new CallLimiter(limiterFactory);
-  const otp = new OtpService(users, sessions, challenges);
+  const otp = new OtpService(sessions, challenges);
   const sendResetMail: ResetMailer = async (em, tenant, user, link, expiresInSeconds) => {
     await courier.send(em, { appId: tenant.app.id, channel: 'EMAIL', to: user.email!, template: 'password-reset', vars: { link, expiresInSeconds }, settings: tenant.settings });
   };

@@ -168,6 +168,27 @@ describe(`the prepared hot path (${DIALECT})`, () => {
     expect(await fork().findOne(Session, { id: twin.id })).toBeNull();
   });
 
+  it('writes what a proven code marks on the account with the session, a null field left as it is', async () => {
+    const phone = `+4479333${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}`;
+    const user = await newUser({ phoneNumber: phone });
+    const stored = await fork().findOneOrFail(User, { id: user.id });
+    expect(stored).toMatchObject({ emailVerified: false, phoneVerified: false });
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000 + 5000);
+    const session = { id: newId(), appId: tenant.app.id, userId: user.id, scope: 'openid', authTime: now, registrationRequired: false, createdAt: now, expiresAt: later(60_000, now), ip: null, userAgent: null };
+    const phoneNumbers = stored.phoneNumbers.map((p) => ({ ...p, verifiedOwnership: true }));
+    await store.createSession(fork(), session, null, { userId: user.id, emailVerified: null, phoneVerified: true, phoneNumbers, updatedAt: now });
+    const after = await fork().findOneOrFail(User, { id: user.id });
+    expect(after).toMatchObject({ emailVerified: false, phoneVerified: true, phoneNumbers });
+    expect(after.updatedAt.getTime()).toBe(now.getTime());
+    expect(await fork().findOne(Session, { id: session.id })).not.toBeNull();
+
+    // Not one without the other: a failing session insert (the same id again) leaves the account as it was.
+    await expect(store.createSession(fork(), session, null, { userId: user.id, emailVerified: true, phoneVerified: null, phoneNumbers: null, updatedAt: later(1000, now) })).rejects.toBeInstanceOf(
+      UniqueConstraintViolationException,
+    );
+    expect((await fork().findOneOrFail(User, { id: user.id })).emailVerified).toBe(false);
+  });
+
   describe('refresh rotation', () => {
     const rotate = (presented: string, child: string, now = new Date(), appId = tenant.app.id) =>
       store.rotateRefreshToken(fork(), {

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { createHmac } from 'node:crypto';
 import type { User } from '../db/entities';
-import { HotStore, type NewRefreshToken, type NewSession, type UserRecord } from '../db/fast';
+import { HotStore, type NewRefreshToken, type NewSession, type UserRecord, type VerifiedIdentity } from '../db/fast';
 import { MAX_SCOPE_LENGTH, SCOPE_TOKEN, type AppSettings } from '../config/app-settings';
 import { AppError, badInput } from '../errors';
 import { PARTICIPANT_SCOPE, type BearerCaller, type InvalidCaller } from './caller';
@@ -36,6 +36,8 @@ export interface SignInMeta {
   registrationRequired?: boolean;
   /** A participant session (client-side autologin, SPEC §4.8): scope `participant`, no refresh token. */
   participant?: boolean;
+  /** What the code that proved this sign-in marks on the account (validateOtp): written with the session. */
+  verified?: VerifiedIdentity;
 }
 
 /** Refresh tokens presented again within this interval get the same child back (a client racing itself). */
@@ -89,7 +91,7 @@ export class SessionService {
     };
     const refreshToken = participant ? null : REFRESH_PREFIX + randomSecret(32);
     const refresh: NewRefreshToken | null = refreshToken === null ? null : { id: newId(), sessionId: session.id, tokenHash: sha256(refreshToken), createdAt: now, expiresAt: session.expiresAt };
-    await writeSession(em, session, refresh);
+    await writeSession(em, session, refresh, meta.verified);
     return this.payload(session, user, refreshToken, refresh && session.expiresAt, tenant);
   }
 
@@ -217,16 +219,16 @@ export function grantScope(settings: AppSettings, requested: string | null | und
  * flush and the store's inserts on the transaction's connection). Nothing pending, no
  * transaction of the ORM's: the store's two inserts commit together by themselves.
  */
-async function writeSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken | null): Promise<void> {
+async function writeSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken | null, verified?: VerifiedIdentity): Promise<void> {
   const store = HotStore.of(em);
-  if (!hasPendingWrites(em)) return store.createSession(em, session, refresh);
+  if (!hasPendingWrites(em)) return store.createSession(em, session, refresh, verified);
   if (em.isInTransaction()) {
     await em.flush();
-    return store.createSession(em, session, refresh);
+    return store.createSession(em, session, refresh, verified);
   }
   await em.transactional(async (tx) => {
     await tx.flush();
-    await store.createSession(tx, session, refresh);
+    await store.createSession(tx, session, refresh, verified);
   });
 }
 

@@ -19,6 +19,7 @@ import {
   type SessionRecord,
   type SingleUseRecord,
   type UserRecord,
+  type VerifiedIdentity,
 } from './rows';
 import { forDialect, statementTexts, type StatementColumns } from './statements';
 
@@ -171,14 +172,19 @@ export class HotStore {
 
   /**
    * A new session and its first refresh token, committed together (a participant session has
-   * none: `refresh` null). Inside `em`'s transaction they commit with it, or roll back with it.
+   * none: `refresh` null), and with them what a proven code marks on the account (`verified`).
+   * Inside `em`'s transaction they commit or roll back with it.
    */
-  createSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken | null): Promise<void> {
+  createSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken | null, verified?: VerifiedIdentity): Promise<void> {
     const plan = (function* () {
+      if (verified) {
+        const phoneNumbers = verified.phoneNumbers && JSON.stringify(verified.phoneNumbers);
+        yield run('markVerified', verified.emailVerified, verified.phoneVerified, phoneNumbers, verified.updatedAt, verified.userId);
+      }
       yield run('insertSession', session.id, session.appId, session.userId, session.scope, session.authTime, session.registrationRequired, session.createdAt, session.expiresAt, session.ip, session.userAgent);
       if (refresh) yield run('insertRefreshToken', refresh.id, refresh.sessionId, refresh.tokenHash, refresh.createdAt, refresh.expiresAt);
     })();
-    return refresh ? this.atomic(em, plan) : this.one(em, plan);
+    return refresh || verified ? this.atomic(em, plan) : this.one(em, plan);
   }
 
   /** A refresh token by its hash, with its session and whether the session's user is suspended. */

@@ -1,5 +1,5 @@
 import type { EntityMetadata } from '@mikro-orm/core';
-import type { ApiKeyKind, App, OtpChallenge, SingleUseTokenPurpose, User } from '../entities';
+import type { ApiKeyKind, App, OtpChallenge, PhoneNumberEntry, SingleUseTokenPurpose, User } from '../entities';
 
 /**
  * What the prepared path returns: plain objects with the entities' property names and
@@ -70,6 +70,18 @@ export interface NewRefreshToken {
   tokenHash: string;
   createdAt: Date;
   expiresAt: Date;
+}
+
+/**
+ * What a proven one-time code changes on its account (validateOtp), written with the session it
+ * opens. A null field is left as it is.
+ */
+export interface VerifiedIdentity {
+  userId: string;
+  emailVerified: true | null;
+  phoneVerified: true | null;
+  phoneNumbers: PhoneNumberEntry[] | null;
+  updatedAt: Date;
 }
 
 export type OtpRecord = Omit<OtpChallenge, 'app'> & { appId: string };

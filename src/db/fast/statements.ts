@@ -44,6 +44,9 @@ export function statementTexts(c: StatementColumns) {
     insertSession:
       'insert into session (id, app_id, user_id, scope, auth_time, registration_required, created_at, expires_at, revoked_at, revoked_reason, ip, user_agent) ' +
       'values (?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?)',
+    /** What a proven code marks on its account (null: that column unchanged, read in the same statement). */
+    markVerified:
+      'update "user" set email_verified = coalesce(?, email_verified), phone_verified = coalesce(?, phone_verified), phone_numbers = coalesce(?, phone_numbers), updated_at = ? where id = ?',
     insertRefreshToken: 'insert into refresh_token (id, session_id, token_hash, created_at, expires_at, used_at) values (?, ?, ?, ?, ?, null)',
     refreshByHash:
       `select r.id as r_id, r.expires_at as r_expires_at, r.used_at as r_used_at, u.suspended as u_suspended, ${c.session.select} ` +
