@@ -68,8 +68,9 @@ export class SessionService {
    * transaction when it has one (then they commit or roll back with the caller's writes; `em`
    * must be that transaction's, never the request's outer one: bench/README.md, "Two doors").
    * `user` is the entity a flow holds or the record the prepared path read; whatever the
-   * request's unit of work still has to write (an email a code just verified, a password hash
-   * upgraded at login) commits in the same transaction as the session, as one flush did.
+   * request's unit of work still has to write (a password hash upgraded at login, anything a
+   * caller edited) commits in the same transaction as the session, as one flush did, and so
+   * does `meta.verified` (what a one-time code proved, on the prepared path).
    */
   async signIn(em: EntityManager, tenant: Tenant, user: SignedInUser, meta: SignInMeta = {}): Promise<AuthResult> {
     if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
