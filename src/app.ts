@@ -22,6 +22,11 @@ import { SessionService } from './identity/sessions';
 import { JwtService } from './identity/tokens/jwt';
 import { SigningKeys } from './identity/tokens/signing-keys';
 import { UserService } from './identity/users';
+import { SecurityEvents, startEventPurge } from './identity/events';
+import { AccountLifecycle, ContactChangeService, Erasure, WebhookOutbox, WebhookSecrets } from './identity/lifecycle';
+import { WebhookSender } from './delivery/webhook-sender';
+import { WebhookTransport } from './delivery/webhook';
+import { Counter } from 'prom-client';
 import { createLogger, type Logger } from './logger';
 import { createGraphQLHandler } from './server/graphql-handler';
 import { createHttpServer } from './server/http';
@@ -77,7 +82,21 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     await courier.send(em, { appId: tenant.app.id, channel: 'EMAIL', to: user.email!, template: 'password-reset', vars: { link, expiresInSeconds }, settings: tenant.settings });
   };
   const registration = new RegistrationService(users, hasher, sessions);
-  registration.codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
+  const codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
+  registration.codeRegistration = codeRegistration;
+  const credentials = new CredentialService(users, hasher, sessions, loginLimiters.account);
+  const passwordReset = new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail);
+
+  // Security events (SPEC §4.10): every flow that records one gets the same recorder, and each
+  // event of an app with a webhookUrl is put on the outbox in the event's transaction.
+  const events = new SecurityEvents(clock);
+  events.sink = new WebhookOutbox();
+  for (const service of [sessions, login, registration, codeRegistration, credentials, passwordReset]) service.events = events;
+  const lifecycle = {
+    contacts: new ContactChangeService(clock, users, challenges, courier, events, logger),
+    accounts: new AccountLifecycle(clock, users, sessions, hasher, challenges, loginLimiters.account, events, new Erasure(clock, events)),
+    webhookSecrets: new WebhookSecrets(clock, secrets),
+  };
   return {
     config,
     clock,
@@ -96,10 +115,12 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     courier,
     otp,
     callLimits,
-    credentials: new CredentialService(users, hasher, sessions, loginLimiters.account),
-    passwordReset: new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail),
+    credentials,
+    passwordReset,
     autologin: new AutologinService(apps, users, singleUse, sessions),
     legal: new LegalService(users, clock),
+    events,
+    lifecycle,
   };
 }
 
@@ -112,6 +133,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   services.metrics = createMetrics(); // per gateway: tests run several in one process
   services.courier.onDelivered = (channel) => services.metrics?.codesSent.inc({ channel: channel.toLowerCase() });
   await Promise.all([services.signingKeys.init(), services.hasher.prepare()]);
+  const stopLifecycle = startLifecycleWork(services);
   const graphql = await createGraphQLHandler(buildServedSchema(), services);
 
   const http = createHttpServer(services, withPlayground(graphql.handle), {
@@ -165,9 +187,42 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         http.closeIdleConnections();
       });
       await graphql.stop();
+      await stopLifecycle();
       await orm.close(true);
       if (services.redis) await closeRedis(services.redis);
     },
+  };
+}
+
+/**
+ * The account lifecycle's background work in a serving gateway (SPEC §4.10): the webhook
+ * sender, with its counters on /metrics, and the timer that purges security events past their
+ * app's retention. Both unref'd; the returned function stops them (gateway close).
+ */
+function startLifecycleWork(services: Services): () => Promise<void> {
+  const { orm, clock, logger, config, metrics } = services;
+  const registers = metrics ? [metrics.registry] : [];
+  const deliveries = new Counter({
+    name: 'gatehouse_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by result: delivered, retried (a failed attempt that will be repeated), failed (given up)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const transport = new WebhookTransport((em, appId) => services.lifecycle.webhookSecrets.get(em, appId));
+  const sender = new WebhookSender(orm, transport, clock, logger, { pollMs: config.webhookPollMs }, {
+    delivered: () => deliveries.inc({ result: 'delivered' }),
+    retried: () => deliveries.inc({ result: 'retried' }),
+    failed: () => deliveries.inc({ result: 'failed' }),
+  });
+  services.webhookSender = sender;
+  (services.events.sink as WebhookOutbox).onQueued = () => sender.wake();
+  sender.start();
+  const purge = startEventPurge(services.events, () => orm.em.fork(), config.securityEventPurgeIntervalMs, (error) =>
+    logger.warn({ err: { message: (error as Error).message } }, 'security event purge failed; retrying at the next interval'),
+  );
+  return async () => {
+    await purge();
+    await sender.close();
   };
 }
 

@@ -5,6 +5,10 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { migrate, openOrm } from './db/orm';
 import { AppError } from './errors';
 import { formatOutbox, listOutbox } from './delivery';
+import { listWebhookDeliveries } from './delivery/webhook-sender';
+import { isUuid } from './identity/apps';
+import type { Tenant } from './identity/users';
+import { User } from './db/entities';
 import type { ApiKeyKind } from './db/entities';
 import type { Services } from './services';
 
@@ -18,6 +22,11 @@ const USAGE = `gatehouse — GraphQL identity gateway
   gatehouse key revoke KEY_ID
   gatehouse signing-key rotate [--alg ES256|RS256]
   gatehouse outbox [--app APP_ID] [--to ADDRESS] [--json]   read the development outbox (codes and links)
+  gatehouse app webhook-secret APP_ID      make a new webhook signing secret (shown once; the old one stops)
+  gatehouse webhooks [--app APP_ID] [--failed] [--json]    webhook deliveries waiting, or given up
+  gatehouse user suspend USER_ID --reason TEXT   end every session; sign-ins answer ACCOUNT_SUSPENDED
+  gatehouse user reinstate USER_ID         lift a suspension
+  gatehouse user delete USER_ID            erase a customer (personal data, sessions, codes, tokens)
 
 Configuration comes from the environment (PORT, HOST, DATABASE_URL, ...): see README.md.`;
 
@@ -94,6 +103,13 @@ async function ensureDemoApp(services: Services): Promise<{ created: boolean; ap
   return { created: true, appId: app.id, publishableKey: publishable.key, secretKey: secret.key };
 }
 
+/** The app of a user (the operator names only the user). */
+async function tenantOfUser(services: Services, em: ReturnType<Services['orm']['em']['fork']>, userId: string): Promise<Tenant | null> {
+  if (!isUuid(userId)) return null;
+  const user = await em.findOne(User, { id: userId }, { populate: ['app'] });
+  return user ? { app: user.app, settings: services.apps.settingsOf(user.app) } : null;
+}
+
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, sub, ...rest] = argv;
   const config = loadConfig(env);
@@ -122,7 +138,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         if (!values.name) throw new UsageError('--name is required');
         const settings = parseJson(values.settings, '--settings') as Record<string, unknown>;
         if (values.origin?.length) settings.allowedOrigins = [...((settings.allowedOrigins as string[]) ?? []), ...values.origin];
-        const created = await withServices(config, (s) => s.apps.createApp(s.orm.em.fork(), values.name!, settings));
+        const { created, webhookSecret } = await withServices(config, async (s) => {
+          const made = await s.apps.createApp(s.orm.em.fork(), values.name!, settings);
+          return { created: made, webhookSecret: settings.webhookUrl ? await s.lifecycle.webhookSecrets.ensure(s.orm.em.fork(), made.app.id) : null };
+        });
         if (values.json) {
           out(JSON.stringify({ appId: created.app.id, publishableKey: created.publishable.key, secretKey: created.secret.key }));
         } else {
@@ -130,13 +149,29 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
           out(`  publishable: ${created.publishable.key}  (key id ${created.publishable.id})`);
           out(`  secret:      ${created.secret.key}  (key id ${created.secret.id})`);
         }
+        // stdout stays the one JSON object SPEC §7 names; the secret made for a webhookUrl goes to stderr, once.
+        if (webhookSecret) process.stderr.write(`Webhook signing secret (shown only this once): ${webhookSecret}\n`);
         return 0;
       }
       if (sub === 'update') {
         const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { settings: { type: 'string' } } });
         if (!positionals[0] || values.settings === undefined) throw new UsageError('usage: gatehouse app update APP_ID --settings JSON');
-        const settings = await withServices(config, (s) => s.apps.updateSettings(s.orm.em.fork(), positionals[0], parseJson(values.settings, '--settings')));
+        const { settings, webhookSecret } = await withServices(config, async (s) => {
+          const next = await s.apps.updateSettings(s.orm.em.fork(), positionals[0], parseJson(values.settings, '--settings'));
+          // The first webhookUrl gets a signing secret, shown here once (SPEC §4.10).
+          return { settings: next, webhookSecret: next.webhookUrl ? await s.lifecycle.webhookSecrets.ensure(s.orm.em.fork(), positionals[0]) : null };
+        });
         out(JSON.stringify(settings, null, 2));
+        if (webhookSecret) process.stderr.write(`Webhook signing secret (shown only this once): ${webhookSecret}\n`);
+        return 0;
+      }
+      if (sub === 'webhook-secret') {
+        if (!rest[0]) throw new UsageError('usage: gatehouse app webhook-secret APP_ID');
+        const secret = await withServices(config, async (s) => {
+          await s.apps.requireApp(s.orm.em.fork(), rest[0]);
+          return s.lifecycle.webhookSecrets.rotate(s.orm.em.fork(), rest[0]);
+        });
+        out(secret);
         return 0;
       }
       throw new UsageError(`unknown command: app ${sub ?? ''}`);
@@ -167,6 +202,37 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       if (values.alg && values.alg !== 'ES256' && values.alg !== 'RS256') throw new UsageError('--alg must be ES256 or RS256');
       const key = await withServices(config, (s) => s.signingKeys.rotate((values.alg as 'ES256' | 'RS256') ?? config.signingAlg));
       out(`New signing key ${key.kid} (${key.alg}); the previous key keeps verifying until its tokens expire.`);
+      return 0;
+    }
+    case 'user': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: { type: 'string' } } });
+      const userId = positionals[0];
+      if (!userId || !['suspend', 'reinstate', 'delete'].includes(sub ?? '')) throw new UsageError('usage: gatehouse user suspend|reinstate|delete USER_ID [--reason TEXT]');
+      if (sub === 'suspend' && !values.reason) throw new UsageError('gatehouse user suspend needs --reason TEXT');
+      const actor = { by: 'operator' as const, ip: null };
+      const done = await withServices(config, async (s) => {
+        const em = s.orm.em.fork();
+        const tenant = await tenantOfUser(s, em, userId);
+        if (!tenant) return false;
+        if (sub === 'suspend') await s.lifecycle.accounts.suspend(em, tenant, userId, values.reason!, actor);
+        else if (sub === 'reinstate') await s.lifecycle.accounts.reinstate(em, tenant, userId, actor);
+        else await s.lifecycle.accounts.delete(em, tenant, userId, actor);
+        return true;
+      });
+      if (!done) {
+        process.stderr.write(`No user with id ${userId}\n`);
+        return 1;
+      }
+      out(sub === 'suspend' ? `Suspended user ${userId}; every session ended.` : sub === 'reinstate' ? `Reinstated user ${userId}.` : `Erased user ${userId}.`);
+      return 0;
+    }
+    case 'webhooks': {
+      const { values } = parseArgs({ args: argv.slice(1), options: { app: { type: 'string' }, failed: { type: 'boolean' }, json: { type: 'boolean' } } });
+      if (values.app !== undefined && !isUuid(values.app)) throw new UsageError('--app must be an app id');
+      const rows = await withServices(config, (s) => listWebhookDeliveries(s.orm.em.fork(), { appId: values.app, failed: values.failed }));
+      if (values.json) out(JSON.stringify(rows));
+      else if (!rows.length) out(values.failed ? 'No failed webhook deliveries.' : 'No webhook deliveries waiting.');
+      else for (const r of rows) out(`${r.createdAt}  ${r.state}  ${(r.payload as { type?: string }).type ?? '?'}  event ${r.id}  app ${r.appId}  → ${r.to}${r.lastError ? `  (${r.lastError})` : ''}`);
       return 0;
     }
     case 'outbox': {

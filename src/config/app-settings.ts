@@ -24,6 +24,10 @@ export interface AppSettings {
   allowedScopes: string[];
   /** Client-side autologin (no credentials, by Origin) is on; it yields participant sessions only (SPEC §4.8). */
   clientAutologin: boolean;
+  /** Where security events are POSTed, signed (SPEC §4.10); null: no webhook. */
+  webhookUrl: string | null;
+  /** Days a security event is kept before the purge deletes it. */
+  securityEventRetentionDays: number;
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
@@ -42,6 +46,8 @@ export const DEFAULT_APP_SETTINGS: AppSettings = {
   ipRateLimitPerMinute: 300,
   allowedScopes: ['openid', 'profile', 'email', 'phone'],
   clientAutologin: false,
+  webhookUrl: null,
+  securityEventRetentionDays: 90,
 };
 
 /** One scope token (RFC 6749 §3.3, narrowed): what allowedScopes may hold and a client may ask for. */
@@ -119,6 +125,13 @@ const CHECKS: { [K in keyof AppSettings]: Check } = {
     return scopes;
   },
   clientAutologin: bool,
+  webhookUrl: (value, key) => {
+    const checked = url(value, key);
+    // The outbox row names its destination in a 254-character column.
+    if (typeof checked === 'string' && checked.length > 254) throw badInput(`settings.${key}`, `${key} must be at most 254 characters`);
+    return checked;
+  },
+  securityEventRetentionDays: int(1, 3650),
 };
 
 function isHttpUrl(value: string): boolean {

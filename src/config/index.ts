@@ -31,6 +31,10 @@ export interface Config {
   trustProxy: boolean;
   /** On SIGTERM, how long to keep serving before closing (requests already on their way). */
   shutdownDrainMs: number;
+  /** How often the gateway deletes security events past their app's retention; 0: never (SPEC §4.10). */
+  securityEventPurgeIntervalMs: number;
+  /** How often the webhook sender looks at the outbox (each new event also wakes it). */
+  webhookPollMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -79,6 +83,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     introspection: boolVar(env, 'INTROSPECTION', true),
     trustProxy: boolVar(env, 'TRUST_PROXY', false),
     shutdownDrainMs: intVar(env, 'SHUTDOWN_DRAIN_MS', 1000, 0, 60_000),
+    securityEventPurgeIntervalMs: intVar(env, 'SECURITY_EVENT_PURGE_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
+    webhookPollMs: intVar(env, 'WEBHOOK_POLL_MS', 5_000, 50, 3_600_000),
     ...overrides,
   };
   if (env.SIGNING_ALG && env.SIGNING_ALG !== 'ES256' && env.SIGNING_ALG !== 'RS256') {

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { User } from '../db/entities';
 import { AppError, badInput } from '../errors';
+import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
 import { assertPasswordPolicy } from './passwords/policy';
 import type { AuthResult, SessionService, SignInMeta } from './sessions';
@@ -37,6 +38,8 @@ export interface CodeRegistration {
 
 export class RegistrationService {
   codeRegistration?: CodeRegistration;
+  /** `user.signed_up` (SPEC §4.10), written with the account. Set in app.ts. */
+  events?: SecurityEvents;
 
   constructor(
     private readonly users: UserService,
@@ -66,6 +69,7 @@ export class RegistrationService {
     assertPasswordPolicy(input.password!, tenant.settings.passwordPolicy);
     const user = this.users.build(em, tenant, input);
     user.passwordHash = await this.hasher.hash(input.password!);
+    this.events?.stage(em, tenant, { type: 'user.signed_up', userId: user.id, ip: meta.ip, detail: { method: 'password' } });
     await this.users.insert(em, user);
     const auth = await this.sessions.signIn(em, tenant, user, meta);
     return { user, auth, verification: null };

@@ -9,7 +9,8 @@ import { App } from './app.entity';
 export class OutboxMessage {
   id!: string;
   app!: App;
-  channel!: 'EMAIL' | 'SMS';
+  /** WEBHOOK: a security event for the app's webhookUrl (`to`), its JSON payload in `body` (SPEC §4.10). */
+  channel!: 'EMAIL' | 'SMS' | 'WEBHOOK';
   to!: string;
   template!: string;
   subject?: string | null;

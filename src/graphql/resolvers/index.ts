@@ -5,6 +5,7 @@ import { ProfileResolver } from './profile.resolver';
 import { RegistrationResolver } from './registration.resolver';
 import { SessionResolver } from './session.resolver';
 import { UsersResolver } from './users.resolver';
+import { LifecycleResolver, PendingContactResolver } from './lifecycle.resolver';
 
 /** Every resolver class of the API; one line per flow. */
-export const RESOLVERS = [LookupResolver, UsersResolver, RegistrationResolver, OtpResolver, SessionResolver, ProfileResolver, AccountResolver] as const;
+export const RESOLVERS = [LookupResolver, UsersResolver, RegistrationResolver, OtpResolver, SessionResolver, ProfileResolver, AccountResolver, LifecycleResolver, PendingContactResolver] as const;

@@ -6,6 +6,7 @@ import { assertPasswordPolicy } from '../passwords/policy';
 import type { CodeRegistration, RegisterInputData, RegistrationOutcome } from '../registration';
 import type { SessionService, SignInMeta } from '../sessions';
 import type { Tenant, UserService } from '../users';
+import type { SecurityEvents } from '../events';
 import type { ChallengeStore } from './challenges';
 import { readCode } from './codes';
 import type { OtpService } from './otp-service';
@@ -20,6 +21,9 @@ import { codeMethodEnabled, markVerified, requireCodeMethod, targetOf, type Code
  *   account is removed again: nothing half-made stays behind.
  */
 export class OtpCodeRegistration implements CodeRegistration {
+  /** `user.signed_up` (SPEC §4.10). Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly users: UserService,
     private readonly hasher: PasswordHasher,
@@ -43,12 +47,13 @@ export class OtpCodeRegistration implements CodeRegistration {
     // Hashed only once the code is right: a wrong guess must not cost a memory-hard hash.
     if (input.password != null) user.passwordHash = await this.hasher.hash(input.password);
     markVerified(user, target);
+    this.events?.stage(em, tenant, { type: 'user.signed_up', userId: user.id, ip: meta.ip, detail: { method: 'code' } });
     await this.users.insert(em, user);
     const auth = await this.sessions.signIn(em, tenant, user, meta);
     return { user, auth, verification: null };
   }
 
-  async registerUnverified(em: EntityManager, tenant: Tenant, input: RegisterInputData, _meta: SignInMeta): Promise<RegistrationOutcome> {
+  async registerUnverified(em: EntityManager, tenant: Tenant, input: RegisterInputData, meta: SignInMeta): Promise<RegistrationOutcome> {
     const user = this.users.build(em, tenant, input);
     // CRM.COM registers by phone: with both, the phone gets the code when the app allows it.
     const candidates = identitiesOf(user).reverse();
@@ -59,6 +64,9 @@ export class OtpCodeRegistration implements CodeRegistration {
     await this.users.insert(em, user);
     try {
       const issued = await this.challenges.issue(em, tenant, { target, purpose: 'VERIFY', userId: user.id, deliver: true });
+      // Recorded once the code went out: before that the account may still be taken back. (With the
+      // durable courier, account, code and message commit together and this joins that transaction.)
+      if (this.events) await this.events.write(em, tenant, { type: 'user.signed_up', userId: user.id, ip: meta.ip, detail: { method: 'unverified' } });
       return { user, auth: null, verification: { channel: target.channel, destination: target.masked, expiresIn: issued.expiresIn, expiresAt: issued.expiresAt } };
     } catch (error) {
       // The account exists only to receive this code: without it, it must not remain.
