@@ -89,7 +89,7 @@ export class AccountLifecycle {
   /** `deleteUser` (secret key) and `gatehouse user delete`: erasure. */
   async delete(em: EntityManager, tenant: Tenant, userId: string, actor: Actor): Promise<void> {
     const user = await this.users.requireById(em, tenant, userId);
-    const pending = await em.findOne(ContactChange, { user: user.id });
+    const pending = await em.fork().findOne(ContactChange, { user: user.id });
     await this.erasure.erase(em, tenant, { appId: tenant.app.id, userId: user.id, addresses: addressesOf(user, pending) }, { by: actor.by }, actor.ip);
   }
 

@@ -86,7 +86,7 @@ export class ContactChangeService {
 
   async confirm(em: EntityManager, tenant: Tenant, userId: string, code: string, ip: string | null): Promise<User> {
     const typed = readCode(code);
-    const pending = await this.pending(em, userId);
+    const pending = await this.waiting(em, userId);
     if (!pending) throw invalidOtp(0);
     if (pending.expiresAt <= this.clock.now()) throw new AppError('OTP_EXPIRED');
     const target = asTarget(pending.kind, pending.destination, pending.address);
@@ -152,8 +152,16 @@ export class ContactChangeService {
 
   /** The live waiting change of a user, or null (an expired one counts as none). */
   async pending(em: EntityManager, userId: string): Promise<ContactChange | null> {
-    const row = await em.findOne(ContactChange, { user: userId });
+    const row = await this.waiting(em, userId);
     return row && row.expiresAt > this.clock.now() ? row : null;
+  }
+
+  /**
+   * The waiting change, expired or not. Read in a fork: its `user` reference must not sit in
+   * the request's identity map, where the raw-SQL user lookup would take it for the loaded user.
+   */
+  private waiting(em: EntityManager, userId: string): Promise<ContactChange | null> {
+    return em.fork().findOne(ContactChange, { user: userId });
   }
 
   /** Sets the address on the entity; returns the lookup key it replaced (null: none, or unchanged). */
