@@ -15,7 +15,7 @@ import { SingleUseTokens } from './identity/single-use-tokens';
 import { LoginService } from './identity/login';
 import { ChallengeStore, OtpCodeRegistration, OtpService } from './identity/otp';
 import { PasswordHasher } from './identity/passwords/hasher';
-import { closeRedis, connectRedis, createLimiter, memoryLimiterFactory, redisLimiterFactory, CallLimiter } from './identity/rate-limit';
+import { createLimiter, memoryLimiterFactory, CallLimiter, RedisLink } from './identity/rate-limit';
 import { RegistrationService } from './identity/registration';
 import { ServerSecrets } from './identity/server-secrets';
 import { SessionService } from './identity/sessions';
@@ -63,9 +63,10 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   const sessions = new SessionService(clock, jwt, secrets, apps);
   const singleUse = new SingleUseTokens(clock);
   // Every limiter is built with this one factory: in-process counters, or Redis shared by all
-  // instances when REDIS_URL is set (SPEC §8).
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
-  const limiterFactory = redis ? redisLimiterFactory(redis, config.redisKeyPrefix) : memoryLimiterFactory;
+  // instances when REDIS_URL is set (SPEC §8), falling back to in-process counters while
+  // Redis is away (RedisLink).
+  const redis = config.redisUrl ? new RedisLink(config.redisUrl, config.redisKeyPrefix, logger) : undefined;
+  const limiterFactory = redis ? redis.limiterFactory() : memoryLimiterFactory;
   // SPEC §3: 5 failures per account, 50 per client IP, in 15 minutes.
   // The account counter is keyed by the account (login.ts accountLimitKey) and shared with changePassword.
   const loginLimiters = {
@@ -130,9 +131,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const orm = await openOrm(config);
   await migrate(orm);
   const services = createServices(config, orm, options);
-  services.metrics = createMetrics(); // per gateway: tests run several in one process
+  const redis = services.redis;
+  services.metrics = createMetrics({ redisUp: redis && (() => redis.up) }); // per gateway: tests run several in one process
+  if (redis) redis.onFallback = (limit) => services.metrics?.rateLimitFallbacks.inc({ limit });
   services.courier.onDelivered = (channel) => services.metrics?.codesSent.inc({ channel: channel.toLowerCase() });
-  await Promise.all([services.signingKeys.init(), services.hasher.prepare()]);
+  await Promise.all([services.signingKeys.init(), services.hasher.prepare(), redis?.start()]);
   const stopLifecycle = startLifecycleWork(services);
   const graphql = await createGraphQLHandler(buildServedSchema(), services);
 
@@ -149,12 +152,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       } catch {
         return sendJson(res, 503, { status: 'database unavailable' });
       }
-      // With REDIS_URL, logins count in Redis: an instance that cannot reach it is not ready.
-      try {
-        await services.redis?.ping();
-      } catch {
-        return sendJson(res, 503, { status: 'redis unavailable' });
-      }
+      // Without Redis the instance still serves every request, its limits counted per
+      // instance; every instance shares the one Redis, so answering 503 would take the whole
+      // deployment out of rotation at once. So: 200 and "degraded" (alert on
+      // gatehouse_redis_up), answered at once when the connection is down, otherwise after
+      // one bounded check (half a second at most).
+      if (redis && !(await redis.check())) return sendJson(res, 200, { status: 'degraded', redis: 'unavailable' });
       sendJson(res, 200, { status: 'ready' });
     },
   });
@@ -189,7 +192,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await graphql.stop();
       await stopLifecycle();
       await orm.close(true);
-      if (services.redis) await closeRedis(services.redis);
+      await redis?.close();
     },
   };
 }

@@ -1,5 +1,4 @@
 import type { MikroORM } from '@mikro-orm/core';
-import type { Redis } from 'ioredis';
 import type { Config } from './config';
 import type { Courier } from './delivery';
 import type { AppService } from './identity/apps';
@@ -16,7 +15,7 @@ import type { ServerSecrets } from './identity/server-secrets';
 import type { SessionService } from './identity/sessions';
 import type { JwtService } from './identity/tokens/jwt';
 import type { SigningKeys } from './identity/tokens/signing-keys';
-import type { CallLimiter } from './identity/rate-limit';
+import type { CallLimiter, RedisLink } from './identity/rate-limit';
 import type { UserService } from './identity/users';
 import type { SecurityEvents } from './identity/events';
 import type { AccountLifecycle, ContactChangeService, WebhookSecrets } from './identity/lifecycle';
@@ -30,8 +29,8 @@ export interface Services {
   clock: Clock;
   logger: Logger;
   orm: MikroORM;
-  /** The Redis connection of the shared counters when REDIS_URL is set (closed with the gateway). */
-  redis?: Redis;
+  /** The Redis connection of the shared counters and its health, when REDIS_URL is set (closed with the gateway). */
+  redis?: RedisLink;
   apps: AppService;
   users: UserService;
   hasher: PasswordHasher;

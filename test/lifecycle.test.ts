@@ -6,7 +6,8 @@ import { App, RefreshToken, Session, SingleUseToken, User, UserTombstone } from 
 import { gatehouse as runCli } from './helpers/cli';
 import { apolloClient, run, type Client } from './helpers/client';
 import { startSmsPeer, startSmtpPeer, type SmsPeer, type SmtpPeer } from './helpers/delivery-peers';
-import { USER } from './helpers/documents';
+import { gql } from '@apollo/client/core';
+import { CHECK_EMAIL, USER } from './helpers/documents';
 import { startGateway, TEST_DATABASE_URL, type TestApp, type TestGateway } from './helpers/gateway';
 import {
   CONFIRM_CONTACT_CHANGE,
@@ -233,8 +234,8 @@ describe('sessions (SPEC §4.10)', () => {
 async function wholeDatabase(): Promise<{ table: string; text: string }[]> {
   const connection = gw.gateway.orm.em.getConnection();
   const tables = TEST_DATABASE_URL
-    ? (await connection.execute<{ name: string }[]>(`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`)).map((t) => t.name)
-    : (await connection.execute<{ name: string }[]>(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`)).map((t) => t.name);
+    ? (await connection.execute<{ name: string }[]>(`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`)).map((t: { name: string }) => t.name)
+    : (await connection.execute<{ name: string }[]>(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`)).map((t: { name: string }) => t.name);
   expect(tables).toEqual(expect.arrayContaining(['user', 'session', 'refresh_token', 'otp_challenge', 'outbox_message', 'security_event', 'user_tombstone']));
   const out: { table: string; text: string }[] = [];
   for (const table of tables) {
@@ -256,19 +257,19 @@ describe('erasure (SPEC §4.10)', () => {
     expect((await login(address)).errors).toEqual([]);
     expect((await login(address, 'wrong password!')).code).toBe('INVALID_CREDENTIALS');
     expect((await run(frontend, REFRESH, { refreshToken: auth.refreshToken })).errors).toEqual([]);
-    expect((await run(frontend, (await import('./helpers/documents')).CHECK_EMAIL, { email: address })).data!.checkEmail.exists).toBe(true);
-    expect((await run(partner, (await import('@apollo/client/core')).gql`mutation($e: String!) { requestPasswordReset(input: { email: $e, sendEmail: false }) { sent } }`, { e: address })).errors).toEqual([]);
+    expect((await run(frontend, CHECK_EMAIL, { email: address })).data!.checkEmail.exists).toBe(true);
+    expect((await run(partner, gql`mutation($e: String!) { requestPasswordReset(input: { email: $e, sendEmail: false }) { sent } }`, { e: address })).errors).toEqual([]);
     expect((await run(frontend, REQUEST_OTP, { input: { phoneNumber: number, purpose: 'VERIFY' } })).errors).toEqual([]);
     expect((await run(customer, REQUEST_EMAIL_CHANGE, { newEmail: pendingAddress })).errors).toEqual([]);
-    expect((await run(customer, (await import('@apollo/client/core')).gql`mutation { acceptLegalAgreement(input: { deviceUuid: "device-1", documents: ["terms"] }) { id } }`)).errors).toEqual([]);
+    expect((await run(customer, gql`mutation { acceptLegalAgreement(input: { deviceUuid: "device-1", documents: ["terms"] }) { id } }`)).errors).toEqual([]);
 
     const em = gw.gateway.orm.em.fork();
     const user = await em.findOneOrFail(User, { id: auth.user.id });
     const sessions = await em.find(Session, { user: user.id });
     const secrets = [
       user.passwordHash!,
-      ...(await em.find(RefreshToken, { session: { $in: sessions.map((s) => s.id) } })).map((t) => t.tokenHash),
-      ...(await em.find(SingleUseToken, { user: user.id })).map((t) => t.tokenHash),
+      ...(await em.find(RefreshToken, { session: { $in: sessions.map((s) => s.id) } })).map((t: RefreshToken) => t.tokenHash),
+      ...(await em.find(SingleUseToken, { user: user.id })).map((t: SingleUseToken) => t.tokenHash),
     ];
     const personal = [address, address.toLowerCase(), number, number.slice(1), 'Zebulon', 'Quixotic', 'zebulon', pendingAddress, user.referrerCode];
     const before = await wholeDatabase();
@@ -310,7 +311,7 @@ describe('erasure (SPEC §4.10)', () => {
     const withPassword = email();
     const a = await signUp(withPassword);
     expect((await run(bearer(a.accessToken), DELETE_ACCOUNT, { password: PASSWORD })).data!.deleteAccount).toBe(true);
-    expect((await run(frontend, (await import('./helpers/documents')).CHECK_EMAIL, { email: withPassword })).data!.checkEmail.exists).toBe(false);
+    expect((await run(frontend, CHECK_EMAIL, { email: withPassword })).data!.checkEmail.exists).toBe(false);
 
     const withCode = email();
     const b = await signUp(withCode);

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestContext } from '../graphql/context';
 import type { Services } from '../services';
 
@@ -24,6 +24,11 @@ export interface Metrics {
   signups: Counter<never>;
   logins: Counter<'result'>;
   codesSent: Counter<'channel'>;
+  /**
+   * Counter calls answered by the per-instance fallback because Redis failed, by limit
+   * (login-account, login-ip, otp-sends, calls). Zero without REDIS_URL.
+   */
+  rateLimitFallbacks: Counter<'limit'>;
   /** Bounds operation names used as label values (see below). */
   operationLabel(name: string | null | undefined): string;
 }
@@ -37,12 +42,31 @@ export interface Metrics {
 const MAX_OPERATION_NAMES = 200;
 const NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 
-export function createMetrics(): Metrics {
+export interface MetricsOptions {
+  /**
+   * Whether the shared counters reach Redis, read at each scrape as `gatehouse_redis_up`
+   * (1 or 0). Only with REDIS_URL: without it there is no Redis to be up or down.
+   */
+  redisUp?: () => boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   // Process metrics (CPU, memory, event-loop lag, GC) under our prefix.
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   const registers = [registry];
   const seen = new Set<string>();
+  const { redisUp } = options;
+  if (redisUp) {
+    new Gauge({
+      name: 'gatehouse_redis_up',
+      help: '1 while rate-limit counters are shared in Redis, 0 while they fall back to this instance',
+      registers,
+      collect() {
+        this.set(redisUp() ? 1 : 0);
+      },
+    });
+  }
 
   return {
     registry,
@@ -77,6 +101,12 @@ export function createMetrics(): Metrics {
       name: 'gatehouse_codes_sent_total',
       help: 'One-time codes and links sent by channel',
       labelNames: ['channel'] as const,
+      registers,
+    }),
+    rateLimitFallbacks: new Counter({
+      name: 'gatehouse_rate_limit_fallback_total',
+      help: 'Rate-limit counter calls answered per instance because Redis failed, by limit',
+      labelNames: ['limit'] as const,
       registers,
     }),
     operationLabel(name) {
