@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, RefreshToken, Session, SingleUseToken, User, UserTombstone } from '../src/db/entities';
+import { listOutbox } from '../src/delivery';
 import { gatehouse as runCli } from './helpers/cli';
 import { apolloClient, run, type Client } from './helpers/client';
 import { startSmsPeer, startSmtpPeer, type SmsPeer, type SmtpPeer } from './helpers/delivery-peers';
@@ -230,9 +231,9 @@ describe('sessions (SPEC §4.10)', () => {
   });
 });
 
-/** Every row of every table of the gateway's database, as text (tables listed by the database itself). */
-async function wholeDatabase(): Promise<{ table: string; text: string }[]> {
-  const connection = gw.gateway.orm.em.getConnection();
+/** Every row of every table of a gateway's database, as text (tables listed by the database itself). */
+async function wholeDatabase(of: TestGateway): Promise<{ table: string; text: string }[]> {
+  const connection = of.gateway.orm.em.getConnection();
   const tables = TEST_DATABASE_URL
     ? (await connection.execute<{ name: string }[]>(`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`)).map((t: { name: string }) => t.name)
     : (await connection.execute<{ name: string }[]>(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`)).map((t: { name: string }) => t.name);
@@ -247,52 +248,79 @@ async function wholeDatabase(): Promise<{ table: string; text: string }[]> {
 
 describe('erasure (SPEC §4.10)', () => {
   it('deleteUser leaves no row of any table holding the email, phone, name or hashes; the email can sign up again at once', async () => {
-    // A customer who left traces everywhere: sessions and refresh tokens, a reset link, a
-    // sign-in code, a waiting change of email (code and notice), a legal acceptance, events.
-    const address = email('erase');
-    const number = phone();
-    const pendingAddress = email('pending');
-    const auth = await signUp(address, { phoneNumber: number, firstName: 'Zebulon', lastName: 'Quixotic' });
-    const customer = bearer(auth.accessToken);
-    expect((await login(address)).errors).toEqual([]);
-    expect((await login(address, 'wrong password!')).code).toBe('INVALID_CREDENTIALS');
-    expect((await run(frontend, REFRESH, { refreshToken: auth.refreshToken })).errors).toEqual([]);
-    expect((await run(frontend, CHECK_EMAIL, { email: address })).data!.checkEmail.exists).toBe(true);
-    expect((await run(partner, gql`mutation($e: String!) { requestPasswordReset(input: { email: $e, sendEmail: false }) { sent } }`, { e: address })).errors).toEqual([]);
-    expect((await run(frontend, REQUEST_OTP, { input: { phoneNumber: number, purpose: 'VERIFY' } })).errors).toEqual([]);
-    expect((await run(customer, REQUEST_EMAIL_CHANGE, { newEmail: pendingAddress })).errors).toEqual([]);
-    expect((await run(customer, gql`mutation { acceptLegalAgreement(input: { deviceUuid: "device-1", documents: ["terms"] }) { id } }`)).errors).toEqual([]);
+    // The development outbox keeps every message in the database (no SMTP or SMS provider):
+    // the hardest case for erasure. Each code is read back from it.
+    const devGw = await startGateway();
+    try {
+      const dev = await devGw.createApp('Erasure', { webhookUrl: 'http://127.0.0.1:9/never' });
+      const pk = apolloClient(devGw.url, { 'x-api-key': dev.publishableKey });
+      const sk = apolloClient(devGw.url, { 'x-api-key': dev.secretKey });
+      const as = (token: string) => apolloClient(devGw.url, { authorization: `Bearer ${token}` });
+      const codeTo = async (to: string) => {
+        const mails = await listOutbox(devGw.gateway.orm.em.fork(), { appId: dev.appId, to });
+        return /code is (\d+)|^(\d+) is your/.exec(mails.at(-1)!.body)!.slice(1).find(Boolean)!;
+      };
+      // A customer who left traces everywhere: an earlier email (changed by code, its notice in
+      // the outbox), sessions and refresh tokens, a reset link, a sign-in code by SMS, a waiting
+      // change of email (code and notice), a legal acceptance, events and their webhook rows.
+      const first = email('erase-first');
+      const address = email('erase');
+      const number = phone();
+      const pendingAddress = email('pending');
+      const registered = await run(pk, REGISTER, { input: { email: first, password: PASSWORD, phoneNumber: number, firstName: 'Zebulon', lastName: 'Quixotic' } });
+      const auth = registered.data!.register.auth;
+      const customer = as(auth.accessToken);
+      expect((await run(customer, REQUEST_EMAIL_CHANGE, { newEmail: address })).errors).toEqual([]);
+      expect((await run(customer, CONFIRM_CONTACT_CHANGE, { code: await codeTo(address) })).errors).toEqual([]);
+      expect((await run(pk, LOGIN, { input: { email: address, password: PASSWORD } })).errors).toEqual([]);
+      expect((await run(pk, LOGIN, { input: { email: address, password: 'wrong password!' } })).code).toBe('INVALID_CREDENTIALS');
+      expect((await run(pk, REFRESH, { refreshToken: auth.refreshToken })).errors).toEqual([]);
+      expect((await run(pk, gql`mutation($e: String!) { requestPasswordReset(input: { email: $e }) { sent } }`, { e: address })).errors).toEqual([]);
+      expect((await run(pk, REQUEST_OTP, { input: { phoneNumber: number, purpose: 'VERIFY' } })).errors).toEqual([]);
+      expect((await run(customer, REQUEST_EMAIL_CHANGE, { newEmail: pendingAddress })).errors).toEqual([]);
+      expect((await run(customer, gql`mutation { acceptLegalAgreement(input: { deviceUuid: "device-1", documents: ["terms"] }) { id } }`)).errors).toEqual([]);
 
-    const em = gw.gateway.orm.em.fork();
-    const user = await em.findOneOrFail(User, { id: auth.user.id });
-    const sessions = await em.find(Session, { user: user.id });
-    const secrets = [
-      user.passwordHash!,
-      ...(await em.find(RefreshToken, { session: { $in: sessions.map((s) => s.id) } })).map((t: RefreshToken) => t.tokenHash),
-      ...(await em.find(SingleUseToken, { user: user.id })).map((t: SingleUseToken) => t.tokenHash),
-    ];
-    const personal = [address, address.toLowerCase(), number, number.slice(1), 'Zebulon', 'Quixotic', 'zebulon', pendingAddress, user.referrerCode];
-    const before = await wholeDatabase();
-    for (const needle of [address.toLowerCase(), number, 'Zebulon', user.passwordHash!]) {
-      expect(before.some((r) => r.text.includes(needle)), `the setup should have written ${needle}`).toBe(true);
-    }
+      const em = devGw.gateway.orm.em.fork();
+      const user = await em.findOneOrFail(User, { id: auth.user.id });
+      const sessions = await em.find(Session, { user: user.id });
+      const secrets = [
+        user.passwordHash!,
+        ...(await em.find(RefreshToken, { session: { $in: sessions.map((s) => s.id) } })).map((t: RefreshToken) => t.tokenHash),
+        ...(await em.find(SingleUseToken, { user: user.id })).map((t: SingleUseToken) => t.tokenHash),
+      ];
+      const personal = [first, address, number, number.slice(1), 'Zebulon', 'Quixotic', pendingAddress, user.referrerCode];
+      const before = await wholeDatabase(devGw);
+      for (const [needle, table] of [[address.toLowerCase(), 'user'], [pendingAddress, 'outbox_message'], [number, 'outbox_message'], ['Zebulon', 'user'], [user.passwordHash!, 'user']]) {
+        expect(before.some((r) => r.table === table && r.text.includes(needle)), `the setup should have written ${needle} to ${table}`).toBe(true);
+      }
+      expect(before.some((r) => r.table === 'security_event' && r.text.includes('127.0.0.1')), 'events with an address').toBe(true);
 
-    const deleted = await run(partner, DELETE_USER, { id: user.id });
-    expect(deleted.errors).toEqual([]);
-    const after = await wholeDatabase();
-    for (const needle of [...personal, ...secrets]) {
-      const holders = after.filter((r) => r.text.toLowerCase().includes(needle.toLowerCase()));
-      expect(holders.map((h) => h.table), `still holding ${needle}`).toEqual([]);
+      const deleted = await run(sk, DELETE_USER, { id: user.id });
+      expect(deleted.errors).toEqual([]);
+      const after = await wholeDatabase(devGw);
+      for (const needle of [...personal, ...secrets]) {
+        const holders = after.filter((r) => r.text.toLowerCase().includes(needle.toLowerCase()));
+        expect(holders.map((h) => h.table), `still holding ${needle}`).toEqual([]);
+      }
+      // The events stay, without the customer's client address (user.deleted names the partner's); the tombstone holds the id and the time only.
+      const kept = after.filter((r) => r.table === 'security_event' && r.text.includes(user.id) && !r.text.includes('user.deleted'));
+      expect(kept.length).toBeGreaterThan(3);
+      expect(kept.filter((r) => r.text.includes('127.0.0.1'))).toEqual([]);
+      const tombstone = after.filter((r) => r.table === 'user_tombstone' && r.text.includes(user.id));
+      expect(tombstone).toHaveLength(1);
+      expect(Object.keys(JSON.parse(tombstone[0].text)).sort()).toEqual(['deleted_at', 'id']);
+      expect(await em.fork().findOne(UserTombstone, { id: user.id })).toMatchObject({ id: user.id, deletedAt: expect.any(Date) });
+      expect((await run(sk, USER, { id: user.id })).data!.user).toBeNull();
+      expect((await run(customer, ME)).code).toBe('UNAUTHENTICATED');
+      expect((await run(pk, REFRESH, { refreshToken: auth.refreshToken })).code).toBe('INVALID_REFRESH_TOKEN');
+      // Free again at once.
+      const again = await run(pk, REGISTER, { input: { email: address, password: PASSWORD, phoneNumber: number } });
+      expect(again.errors).toEqual([]);
+      expect(again.data!.register.user.id).not.toBe(user.id);
+      expect((await run(sk, DELETE_USER, { id: user.id })).code).toBe('USER_NOT_FOUND');
+    } finally {
+      await devGw.close();
     }
-    // Only the tombstone: the id and the time.
-    expect(await em.fork().findOne(UserTombstone, { id: user.id })).toMatchObject({ id: user.id, deletedAt: expect.any(Date) });
-    expect((await run(partner, USER, { id: user.id })).data!.user).toBeNull();
-    expect((await run(customer, ME)).code).toBe('UNAUTHENTICATED');
-    expect((await run(frontend, REFRESH, { refreshToken: auth.refreshToken })).code).toBe('INVALID_REFRESH_TOKEN');
-    // Free again at once.
-    const again = await signUp(address, { phoneNumber: number });
-    expect(again.user.id).not.toBe(user.id);
-    expect((await run(partner, DELETE_USER, { id: user.id })).code).toBe('USER_NOT_FOUND');
   });
 
   it('deleteAccount needs the password again; a wrong one counts against the login limit', async () => {

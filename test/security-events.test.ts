@@ -279,6 +279,12 @@ describe.skipIf(Boolean(TEST_DATABASE_URL))('webhooks across a crash (SPEC §4.1
     await exited;
     expect(hooks.events).toEqual([]);
 
+    // Meanwhile the operator replaces the signing secret: what is sent from now on is signed with the new one.
+    const rotated = await runCli(databaseUrl, 'app', 'webhook-secret', appId);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout.trim()).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    expect(rotated.stdout.trim()).not.toBe(hooks.secret);
+    hooks.secret = rotated.stdout.trim();
     hooks.fail = false;
     await serve();
     await vi.waitFor(() => expect(hooks.events.map((e) => e.type).sort()).toEqual(['login.succeeded', 'user.signed_up']), { timeout: 30_000, interval: 50 });

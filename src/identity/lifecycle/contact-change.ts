@@ -98,7 +98,7 @@ export class ContactChangeService {
       return await inTransaction(em, async () => {
         const user = await this.users.requireById(em, tenant, userId);
         const old = this.apply(user, tenant, pending.kind, pending.address, pending.destination, true);
-        await this.retireOldAddress(em, tenant, user, old);
+        await this.retireOldAddress(em, tenant, user, pending.kind, old);
         await em.nativeDelete(ContactChange, { user: userId });
         this.events.stage(em, tenant, { type: pending.kind === 'email' ? 'email.changed' : 'phone.changed', userId, ip, detail: { by: 'customer', verified: true } });
         await em.flush();
@@ -132,12 +132,12 @@ export class ContactChangeService {
         const user = await this.users.requireById(em, tenant, userId);
         if (email) {
           const old = this.apply(user, tenant, 'email', email.email, email.key, input.verified);
-          await this.retireOldAddress(em, tenant, user, old);
+          await this.retireOldAddress(em, tenant, user, 'email', old);
           this.events.stage(em, tenant, { type: 'email.changed', userId, ip, detail: { by: 'partner', verified: input.verified } });
         }
         if (phone) {
           const old = this.apply(user, tenant, 'phone', phone, phone, input.verified);
-          await this.retireOldAddress(em, tenant, user, old);
+          await this.retireOldAddress(em, tenant, user, 'phone', old);
           this.events.stage(em, tenant, { type: 'phone.changed', userId, ip, detail: { by: 'partner', verified: input.verified } });
         }
         const kinds: ContactKind[] = [...(email ? (['email'] as const) : []), ...(phone ? (['phone'] as const) : [])];
@@ -164,17 +164,17 @@ export class ContactChangeService {
     return em.fork().findOne(ContactChange, { user: userId });
   }
 
-  /** Sets the address on the entity; returns the lookup key it replaced (null: none, or unchanged). */
-  private apply(user: User, tenant: Tenant, kind: ContactKind, address: string, key: string, verified: boolean): string | null {
+  /** Sets the address on the entity; returns the one it replaced, as key and as written (null: none, or unchanged). */
+  private apply(user: User, tenant: Tenant, kind: ContactKind, address: string, key: string, verified: boolean): { key: string; address: string } | null {
     user.updatedAt = this.clock.now();
     if (kind === 'email') {
-      const old = user.emailKey !== key ? (user.emailKey ?? null) : null;
+      const old = user.emailKey && user.emailKey !== key ? { key: user.emailKey, address: user.email ?? user.emailKey } : null;
       user.email = address;
       user.emailKey = key;
       user.emailVerified = verified;
       return old;
     }
-    const old = user.phoneNumber !== key ? (user.phoneNumber ?? null) : null;
+    const old = user.phoneNumber && user.phoneNumber !== key ? { key: user.phoneNumber, address: user.phoneNumber } : null;
     const entries = user.phoneNumbers.filter((p) => p.phoneNumber !== key);
     const primary = entries.findIndex((p) => p.phoneNumber === user.phoneNumber);
     if (primary >= 0) entries[primary] = { ...entries[primary], phoneNumber: key, verifiedOwnership: verified };
@@ -186,11 +186,25 @@ export class ContactChangeService {
     return old;
   }
 
-  /** Codes and reset links that went to a replaced address stop working: whoever holds that address now must not use them. */
-  private async retireOldAddress(em: EntityManager, tenant: Tenant, user: User, oldKey: string | null): Promise<void> {
-    if (!oldKey) return;
-    await em.nativeDelete(OtpChallenge, { app: tenant.app.id, destination: oldKey });
-    if (oldKey.includes('@')) await em.nativeUpdate(SingleUseToken, { user: user.id, purpose: 'password_reset', usedAt: null }, { usedAt: this.clock.now() });
+  /**
+   * What went to a replaced address: its codes and reset links stop working (whoever holds that
+   * address now must not use them), and the messages of the outbox addressed to it go, so a
+   * later erasure — which finds messages by the account's addresses then — leaves none behind.
+   */
+  private async retireOldAddress(em: EntityManager, tenant: Tenant, user: User, kind: ContactKind, old: { key: string; address: string } | null): Promise<void> {
+    if (!old) return;
+    await em.nativeDelete(OtpChallenge, { app: tenant.app.id, destination: old.key });
+    if (kind === 'email') await em.nativeUpdate(SingleUseToken, { user: user.id, purpose: 'password_reset', usedAt: null }, { usedAt: this.clock.now() });
+    // Today every outbox row is a message already handed over (the development outbox). With the
+    // durable courier this must keep rows still waiting (status pending/sending): the notice to
+    // the old address may be among them, and it matters most when the change is not the owner's.
+    const addresses = [...new Set([old.key, old.address].map((a) => a.toLowerCase()))];
+    await em.getConnection().execute(
+      `delete from outbox_message where app_id = ? and channel <> 'WEBHOOK' and lower("to") in (${addresses.map(() => '?').join(', ')})`,
+      [tenant.app.id, ...addresses],
+      'run',
+      em.getTransactionContext(),
+    );
   }
 
   private async assertFree(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<void> {
