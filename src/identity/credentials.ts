@@ -54,8 +54,9 @@ export class CredentialService {
     } else {
       assertPasswordPolicy(next, tenant.settings.passwordPolicy, 'newPassword');
     }
+    const first = !user.passwordHash;
     this.users.setPasswordHash(user, await this.hasher.hash(next));
-    this.events?.stage(em, tenant, { type: 'password.changed', userId: user.id, detail: { first: !current } });
+    this.events?.stage(em, tenant, { type: 'password.changed', userId: user.id, detail: { first } });
     await em.flush();
     await this.sessions.revokeAll(em, user.id, 'password_changed', sessionId);
   }
