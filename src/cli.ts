@@ -4,6 +4,7 @@ import { createGateway, createServices } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { migrate, openOrm } from './db/orm';
 import { AppError } from './errors';
+import { AppDirectory } from './identity/app-directory';
 import { formatOutbox, listOutbox } from './delivery';
 import { listWebhookDeliveries } from './delivery/webhook-sender';
 import { isUuid } from './identity/apps';
@@ -18,6 +19,8 @@ const USAGE = `gatehouse — GraphQL identity gateway
   gatehouse migrate                       apply pending database migrations
   gatehouse app create --name NAME [--origin URL]... [--settings JSON] [--json]
   gatehouse app update APP_ID --settings JSON
+  gatehouse app list [--json]             apps with their live key counts
+  gatehouse app show APP_ID [--json]      an app's settings and keys (prefixes only: keys are shown once)
   gatehouse key create APP_ID --kind publishable|secret [--json]
   gatehouse key revoke KEY_ID
   gatehouse signing-key rotate [--alg ES256|RS256]
@@ -112,8 +115,13 @@ async function tenantOfUser(services: Services, em: ReturnType<Services['orm']['
 
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, sub, ...rest] = argv;
-  const config = loadConfig(env);
   const out = (text: string) => process.stdout.write(`${text}\n`);
+  // `gatehouse outbox --help`, `gatehouse app create -h`…: the usage, before any configuration is read.
+  if (argv.slice(1).some((arg) => arg === '--help' || arg === '-h')) {
+    out(USAGE);
+    return 0;
+  }
+  const config = loadConfig(env);
 
   switch (command) {
     case 'serve':
@@ -172,6 +180,28 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
           return s.lifecycle.webhookSecrets.rotate(s.orm.em.fork(), rest[0]);
         });
         out(secret);
+        return 0;
+      }
+      if (sub === 'list') {
+        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+        const apps = await withServices(config, (s) => new AppDirectory(s.apps).list(s.orm.em.fork()));
+        if (values.json) out(JSON.stringify(apps));
+        else if (!apps.length) out('No apps yet: gatehouse app create --name NAME');
+        else for (const a of apps) out(`${a.appId}  ${a.name}  (live keys: ${a.liveKeys.publishable} publishable, ${a.liveKeys.secret} secret)`);
+        return 0;
+      }
+      if (sub === 'show') {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
+        if (!positionals[0]) throw new UsageError('usage: gatehouse app show APP_ID [--json]');
+        const app = await withServices(config, (s) => new AppDirectory(s.apps).show(s.orm.em.fork(), positionals[0]));
+        if (values.json) {
+          out(JSON.stringify(app));
+        } else {
+          out(`${app.name} (${app.appId}), created ${app.createdAt}`);
+          out('keys:');
+          for (const k of app.keys) out(`  ${k.keyId}  ${k.kind.padEnd(11)}  ${k.prefix}…  ${k.revokedAt ? `revoked ${k.revokedAt}` : 'live'}`);
+          out(`settings: ${JSON.stringify(app.settings, null, 2)}`);
+        }
         return 0;
       }
       throw new UsageError(`unknown command: app ${sub ?? ''}`);

@@ -48,4 +48,35 @@ describe('the gatehouse CLI (SPEC §7)', () => {
     const notJson = await gatehouse('app', 'create', '--name', 'Bad', '--settings', '{');
     expect(notJson.stderr).toContain('--settings must be valid JSON');
   });
+  it('lists and shows apps (key prefixes only), and answers --help after any command', { timeout: 180_000 }, async () => {
+    const created = JSON.parse((await gatehouse('app', 'create', '--name', 'Listed', '--json')).stdout);
+    // One after another: parallel CLI processes would starve the other test worker.
+    const listed = await gatehouse('app', 'list', '--json');
+    const shown = await gatehouse('app', 'show', created.appId, '--json');
+    const shownText = await gatehouse('app', 'show', created.appId);
+    const missing = await gatehouse('app', 'show', '01a20828-0000-7000-8000-000000000000');
+    const help = await gatehouse('outbox', '--help');
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toContainEqual({ appId: created.appId, name: 'Listed', createdAt: expect.any(String), liveKeys: { publishable: 1, secret: 1 } });
+
+    expect(shown.code).toBe(0);
+    const app = JSON.parse(shown.stdout);
+    expect(app).toMatchObject({ appId: created.appId, name: 'Listed', settings: { passwordPolicy: 'DEFAULT', allowedOrigins: [] } });
+    expect(app.keys.map((k: { kind: string; prefix: string; revokedAt: string | null }) => [k.kind, k.prefix, k.revokedAt])).toEqual([
+      ['publishable', created.publishableKey.slice(0, 10), null],
+      ['secret', created.secretKey.slice(0, 10), null],
+    ]);
+    // never the keys themselves
+    for (const output of [shown.stdout, shownText.stdout]) {
+      expect(output).not.toContain(created.publishableKey);
+      expect(output).not.toContain(created.secretKey);
+    }
+    expect(shownText.stdout).toMatch(/keys:\n {2}\S+ {2}publishable {2}pk_/);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no app with id');
+
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('gatehouse outbox [--app APP_ID]');
+    expect(help.stderr).toBe('');
+  });
 });

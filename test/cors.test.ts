@@ -28,11 +28,32 @@ describe('preflight (OPTIONS /graphql)', () => {
     const response = await preflight(SHOP);
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe(SHOP);
-    const allowed = response.headers.get('access-control-allow-headers')!.split(/,\s*/);
-    expect(allowed).toEqual(expect.arrayContaining(['content-type', 'x-api-key', 'authorization', 'x-request-id']));
+    expect(response.headers.get('access-control-allow-headers')).toBe('content-type, x-api-key');
     expect(response.headers.get('access-control-allow-methods')).toContain('POST');
     expect(response.headers.get('access-control-allow-credentials')).toBeNull();
     expect(response.headers.get('vary')).toMatch(/origin/i);
+    expect(response.headers.get('vary')).toMatch(/access-control-request-headers/i);
+  });
+
+  // Issue 15, item 4: tracing and Apollo's client headers were refused in preflight.
+  it('answers the headers a browser client asks for: tracing, Apollo client name and version, CSRF header', async () => {
+    const asked = 'authorization, content-type, traceparent, tracestate, baggage, apollographql-client-name, apollographql-client-version, apollo-require-preflight, x-apollo-operation-name, sentry-trace';
+    const response = await preflight(SHOP, asked);
+    expect(response.headers.get('access-control-allow-headers')).toBe(asked);
+  });
+
+  it('allows the usual headers when a preflight names none, or names them in a form that is not a header list', async () => {
+    for (const asked of ['', 'x-a, <script>', 'a;b']) {
+      const allowed = (await preflight(SHOP, asked)).headers.get('access-control-allow-headers')!.split(/,\s*/);
+      expect(allowed, asked).toEqual(expect.arrayContaining(['content-type', 'x-api-key', 'authorization', 'x-request-id', 'apollo-require-preflight']));
+      expect(allowed).not.toContain('<script>');
+    }
+  });
+
+  it('still gives a foreign origin nothing, whatever headers it asks for', async () => {
+    const response = await preflight(EVIL, 'traceparent, authorization');
+    expect(response.headers.get('access-control-allow-headers')).toBeNull();
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('matches origins exactly as browsers send them (scheme, host and port)', async () => {
@@ -54,6 +75,18 @@ describe('preflight (OPTIONS /graphql)', () => {
     // A miss re-reads the apps at most once a second; move the clock instead of sleeping.
     gw.clock.advance(2_000);
     expect((await preflight(LATER)).headers.get('access-control-allow-origin')).toBe(LATER);
+  });
+});
+
+describe('discovery and keys (public documents)', () => {
+  it('let any page read /.well-known/openid-configuration and /.well-known/jwks.json (CORS *)', async () => {
+    for (const path of ['/.well-known/openid-configuration', '/.well-known/jwks.json']) {
+      const response = await fetch(`${gw.url}${path}`, { headers: { origin: EVIL } });
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('access-control-allow-origin'), path).toBe('*');
+    }
+    const jwks = (await (await fetch(`${gw.url}/.well-known/jwks.json`, { headers: { origin: SHOP } })).json()) as { keys: unknown[] };
+    expect(jwks.keys.length).toBeGreaterThan(0);
   });
 });
 
@@ -87,6 +120,16 @@ describe('actual requests', () => {
       body: JSON.stringify({ query: '{ checkEmail(email: "ada@example.com") { exists } }' }),
     });
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('lets an allowed origin run a GET query with the header that passes CSRF prevention', async () => {
+    const query = encodeURIComponent('{ checkEmail(email: "ada@example.com") { exists } }');
+    const response = await fetch(`${gw.url}/graphql?query=${query}`, {
+      headers: { origin: SHOP, 'x-api-key': app.publishableKey, 'apollo-require-preflight': 'true' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBe(SHOP);
+    expect(await response.json()).toEqual({ data: { checkEmail: { exists: false } } });
   });
 
   it('adds nothing for server-to-server calls without an Origin', async () => {

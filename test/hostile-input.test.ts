@@ -85,7 +85,12 @@ const ROWS: Row[] = [
   // --- the GraphQL document
   { name: 'syntax error', query: '{ checkEmail(email: "a@example.com") { exists }', expect: 'BAD_USER_INPUT' },
   { name: 'unknown field', query: '{ checkEmail(email: "a@example.com") { exists password } }', expect: 'BAD_USER_INPUT' },
-  { name: 'selection nested 20,000 braces deep', query: `{ checkEmail(email: "a@example.com") ${'{ exists '.repeat(20_000)}${'}'.repeat(20_000)} }`, expect: 'BAD_USER_INPUT' },
+  { name: 'selection nested 20,000 braces deep (over the body limit)', query: `{ checkEmail(email: "a@example.com") ${'{ exists '.repeat(20_000)}${'}'.repeat(20_000)} }`, expect: 413 },
+  { name: 'selection nested 10,000 braces deep (under the body limit: the token limit)', query: `{ checkEmail(email: "a@example.com") ${'{exists'.repeat(10_000)}${'}'.repeat(10_000)} }`, key: 'none', expect: 'QUERY_TOO_COMPLEX' },
+  { name: '2,756 copies of one field, no key (token limit)', query: `query C($e: String!) { ${'checkEmail(email: $e) { exists } '.repeat(2_756)} }`, variables: { e: 'a@example.com' }, key: 'none', expect: 'QUERY_TOO_COMPLEX' },
+  { name: 'persisted query whose hash does not match', raw: JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } } }), expect: 'BAD_USER_INPUT' },
+  { name: 'persisted query version 2', raw: JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 2, sha256Hash: 'f'.repeat(64) } } }), expect: 'BAD_USER_INPUT' },
+  { name: 'persisted query extension that is not an object', raw: JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: 'yes' } }), expect: 'BAD_USER_INPUT' },
   { name: '31 aliases', query: `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: checkEmail(email: "a${i}@example.com") { exists }`).join(' ')} }`, expect: 'QUERY_TOO_COMPLEX' },
   { name: '5,000 aliases of __typename', query: `{ ${Array.from({ length: 5000 }, (_, i) => `a${i}: __typename`).join(' ')} }`, expect: 'QUERY_TOO_COMPLEX' },
   { name: 'deep introspection', query: '{ __schema { types { fields { type { fields { type { fields { type { name } } } } } } } } }', expect: 'QUERY_TOO_COMPLEX' },

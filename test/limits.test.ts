@@ -1,16 +1,23 @@
-import { buildSchema, getIntrospectionQuery, parse, validate } from 'graphql';
+import { buildSchema, getIntrospectionQuery, parse, specifiedRules, validate } from 'graphql';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIMITS, queryLimitsRule } from '../src/graphql/limits';
+import { LIMIT_RULES, LIMITS, queryLimitsRule } from '../src/graphql/limits';
+import { buildServedSchema } from '../src/graphql/schema';
+import { playgroundDocument } from '../src/server/playground';
 import { postRaw } from './helpers/client';
 import { startGateway, type TestGateway } from './helpers/gateway';
 
-/** Query limits (SPEC §7): depth, aliases, cost, introspection, batching and body size. */
+/** Query limits (SPEC §7): tokens, depth, aliases, repeats, selections, cost, introspection, batching and body size. */
 
 let gw: TestGateway;
 let key: string;
+let publishableKey: string;
 beforeAll(async () => {
   gw = await startGateway();
-  key = (await gw.createApp('Limits')).secretKey;
+  const app = await gw.createApp('Limits');
+  key = app.secretKey;
+  publishableKey = app.publishableKey;
 });
 afterAll(() => gw.close());
 
@@ -98,6 +105,90 @@ describe('cost', () => {
   });
 });
 
+/**
+ * Issue 11, finding 5: documents that cost the server CPU before anything refuses them, sent
+ * with no key. Each is refused by a cheap limit, before graphql's own validation rules run.
+ */
+describe('hostile documents, sent with no key', () => {
+  const anonymous = (query: string, variables: Record<string, unknown> = {}) => postRaw(gw.url, JSON.stringify({ query, variables }));
+  const copies = (count: number, field = 'checkEmail(email: $e) { exists }') => `query Copies($e: String!) { ${Array.from({ length: count }, () => field).join(' ')} }`;
+
+  it('refuses the 100 KB document of 2,756 checkEmail fields at the parser (token limit), with QUERY_TOO_COMPLEX', async () => {
+    const query = copies(2_756);
+    const body = JSON.stringify({ query, variables: { e: 'ada@example.com' } });
+    expect(body.length).toBeGreaterThan(90_000);
+    expect(body.length).toBeLessThan(gw.gateway.config.bodyLimitBytes);
+    const response = await postRaw(gw.url, body, { accept: 'application/graphql-response+json' });
+    expect(response.status).toBe(400);
+    expect(response.json.errors).toHaveLength(1);
+    expect(response.json.errors[0].extensions).toEqual({ code: 'QUERY_TOO_COMPLEX' });
+    expect(response.json.errors[0].message).toMatch(new RegExp(`more than ${LIMITS.maxTokens} tokens`));
+  });
+
+  it(`refuses one field asked for more than ${LIMITS.maxRepeats} times (under the token limit), and graphql's rules never see it`, async () => {
+    // An unknown field too: had graphql's rules run, they would report it as well.
+    const response = await anonymous(copies(LIMITS.maxRepeats + 1).replace('{ exists }', '{ exists nope }'), { e: 'ada@example.com' });
+    expect(response.json.errors).toHaveLength(1);
+    expect(response.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    expect(response.json.errors[0].message).toMatch(/more than 10 times in one selection set/);
+    expect(response.json.data).toBeUndefined();
+  });
+
+  it('counts repeats across inline fragments and fragment spreads, as graphql merges them', async () => {
+    const inline = `{ ${Array.from({ length: LIMITS.maxRepeats + 1 }, () => '... on Query { __typename }').join(' ')} }`;
+    expect((await anonymous(inline)).json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    const spreads = `{ ${Array.from({ length: LIMITS.maxRepeats + 1 }, (_, i) => `...F${i}`).join(' ')} } ${Array.from({ length: LIMITS.maxRepeats + 1 }, (_, i) => `fragment F${i} on Query { __typename }`).join(' ')}`;
+    expect((await anonymous(spreads)).json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('refuses a fragment that doubles at every level inside introspection (2^29 selections) without walking it', async () => {
+    // Introspection costs nothing in the cost limit and `ofType` adds no depth: only the
+    // selection count stops this one.
+    const levels = 30;
+    const fragments = Array.from({ length: levels }, (_, i) =>
+      i === levels - 1 ? `fragment T${i} on __Type { name }` : `fragment T${i} on __Type { ofType { ...T${i + 1} } ... on __Type { ofType { ...T${i + 1} } } }`,
+    );
+    const response = await anonymous(`{ __type(name: "User") { ...T0 } } ${fragments.join(' ')}`);
+    expect(response.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    expect(response.json.errors[0].message).toMatch(new RegExp(`more than ${LIMITS.maxSelections} selections`));
+  });
+
+  it('answers 33,000 nested braces with a limit, not a stack overflow', async () => {
+    const response = await anonymous(`{ checkEmail(email: "a@example.com") ${'{a'.repeat(33_000)}`);
+    expect(response.status).toBeLessThan(500);
+    expect(['QUERY_TOO_COMPLEX', 'BAD_USER_INPUT']).toContain(response.json.errors[0].extensions.code);
+    expect(response.text).not.toMatch(/stack|RangeError/i);
+  });
+
+  it(`still serves the legitimate path: checkEmail, ${LIMITS.maxRepeats} copies of a field, and a 100 KB importUsers with a secret key`, async () => {
+    const check = await postRaw(gw.url, JSON.stringify({ query: 'query C($e: String!) { checkEmail(email: $e) { exists } }', variables: { e: 'ada@example.com' } }), { 'x-api-key': publishableKey });
+    expect(check.json).toEqual({ data: { checkEmail: { exists: false } } });
+    const ten = await postRaw(gw.url, JSON.stringify({ query: copies(LIMITS.maxRepeats), variables: { e: 'ada@example.com' } }), { 'x-api-key': publishableKey });
+    expect(ten.json).toEqual({ data: { checkEmail: { exists: false } } });
+
+    const rows = Array.from({ length: 900 }, (_, i) => ({ email: `imported-${i}@example.com`, firstName: 'Imported', lastName: `Customer number ${i}`, city: 'Nicosia' }));
+    const query = 'mutation ImportUsers($input: [ImportUserInput!]!) { importUsers(input: $input) { imported failed { index code } } }';
+    const body = JSON.stringify({ query, variables: { input: rows } });
+    expect(body.length).toBeGreaterThan(90_000);
+    expect(body.length).toBeLessThan(gw.gateway.config.bodyLimitBytes);
+    const imported = await postRaw(gw.url, body, { 'x-api-key': key });
+    expect(imported.json.errors).toBeUndefined();
+    expect(imported.json.data.importUsers).toEqual({ imported: rows.length, failed: [] });
+  }, 60_000);
+
+  it('lets every real document through the parser and the limits: playground, introspection, client/operations', () => {
+    const schema = buildServedSchema();
+    const documents: Record<string, string> = {
+      playground: playgroundDocument(),
+      introspection: getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }),
+    };
+    for (const file of readdirSync('client/operations')) documents[file] = readFileSync(`client/operations/${file}`, 'utf8');
+    for (const [name, document] of Object.entries(documents)) {
+      expect(validate(schema, parse(document, { maxTokens: LIMITS.maxTokens }), [...specifiedRules, ...LIMIT_RULES]), name).toEqual([]);
+    }
+  });
+});
+
 describe('depth', () => {
   // The served schema has no recursive type yet (only introspection recurses, and that has
   // its own limit below), so depth is shown on a schema that can nest without end.
@@ -153,6 +244,32 @@ describe('introspection', () => {
       await closed.close();
     }
   });
+
+  // Issue 11, finding 9: "Did you mean checkEmail?" told a caller with no key the schema.
+  const TYPO = '{ checkEmal(email: "ada@example.com") { exists } }';
+  const TYPO_IN_VARIABLES = { query: 'mutation R($input: RegisterInput!) { register(input: $input) { user { id } } }', variables: { input: { emial: 'ada@example.com' } } };
+
+  it('INTROSPECTION=false: no field suggestions, in validation or in variable coercion, even with no key', async () => {
+    const closed = await startGateway({ introspection: false });
+    try {
+      const typo = await postRaw(closed.url, JSON.stringify({ query: TYPO }));
+      expect(typo.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      expect(typo.json.errors[0].message).toBe('Cannot query field "checkEmal" on type "Query".');
+      const coercion = await postRaw(closed.url, JSON.stringify(TYPO_IN_VARIABLES));
+      expect(coercion.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      expect(coercion.json.errors[0].message).toMatch(/"emial" is not defined by type "RegisterInput"/);
+      for (const answer of [typo, coercion]) expect(answer.text).not.toMatch(/Did you mean|checkEmail"|"email"/);
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('with introspection on (the default), suggestions help the developer', async () => {
+    const typo = await postRaw(gw.url, JSON.stringify({ query: TYPO }));
+    expect(typo.json.errors[0].message).toMatch(/Did you mean "checkEmail"\?/);
+    const coercion = await postRaw(gw.url, JSON.stringify(TYPO_IN_VARIABLES), { 'x-api-key': publishableKey });
+    expect(coercion.json.errors[0].message).toMatch(/Did you mean "email"/);
+  });
 });
 
 describe('request size and batching (HTTP front)', () => {
@@ -185,6 +302,70 @@ describe('request size and batching (HTTP front)', () => {
     expect(response.status).toBe(413);
   });
 
+  /**
+   * Issue 11, finding 11: a raw client that declares (or streams) far more than the limit and
+   * keeps sending as fast as the socket takes it, for up to 5 s. What it learns: the answer,
+   * whether the server hung up, and how much it managed to hand to the socket (a server that
+   * read on took ~1 GB in 4 s here; one that hangs up, a few MB of socket buffers).
+   */
+  async function flood(head: string, chunked: boolean) {
+    const socket = connect(Number(new URL(gw.url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    let closed = false;
+    socket.on('data', (data) => (answer += data));
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => {}); // EPIPE / ECONNRESET once the server has hung up: expected
+    socket.write(head);
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const frame = chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk;
+    let written = 0;
+    const started = Date.now();
+    while (!closed && Date.now() - started < 5_000) {
+      if (!socket.write(frame)) await new Promise((resolve) => (socket.once('drain', resolve), setTimeout(resolve, 20)));
+      written += frame.length;
+    }
+    socket.destroy();
+    return { answer, closed, written };
+  }
+  const POST = 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n';
+
+  it('refuses a declared Content-Length of 1,000,000,000 with 413 and hangs up instead of reading on', async () => {
+    const { answer, closed, written } = await flood(`${POST}Content-Length: 1000000000\r\n\r\n`, false);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(answer).toContain('"code":"BAD_USER_INPUT"');
+    expect(closed, 'the server closed the connection').toBe(true);
+    expect(written).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('stops reading a chunked body as soon as it crosses the limit, and hangs up', async () => {
+    const { answer, closed, written } = await flood(`${POST}Transfer-Encoding: chunked\r\n\r\n`, true);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(closed, 'the server closed the connection').toBe(true);
+    expect(written).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('answers `Expect: 100-continue` with a too-large length by 413 before any of the body is sent, and a fitting one by 100 Continue', async () => {
+    const ask = async (length: number, body = '') => {
+      const socket = connect(Number(new URL(gw.url).port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (data) => {
+        answer += data;
+        if (answer.startsWith('HTTP/1.1 100 Continue\r\n\r\n') && body) socket.write(body);
+      });
+      socket.on('error', () => {});
+      socket.write(`${POST}x-api-key: ${key}\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`);
+      await new Promise((resolve) => socket.once('close', resolve));
+      return answer;
+    };
+    expect(await ask(1_000_000_000)).toMatch(/^HTTP\/1\.1 413 /);
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const fitting = await ask(Buffer.byteLength(body), body);
+    expect(fitting).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    expect(fitting).toContain('{"data":{"__typename":"Query"}}');
+  });
+
   it('refuses a batch (JSON array), even of one operation', async () => {
     const response = await postRaw(gw.url, JSON.stringify([{ query: '{ __typename }' }]), { 'x-api-key': key });
     expect(response.status).toBe(400);
@@ -198,7 +379,7 @@ describe('input hygiene', () => {
     const response = await post('mutation C($input: CreateUserInput!) { createUser(input: $input) { id } }', {
       input: { email: 'nul@example.com', phoneNumbers: [{ phoneNumber: '+35799478230', phoneType: 'mobile\u0000' }] },
     });
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(200); // a request error, answered as application/json (GraphQL over HTTP)
     expect(response.json.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'phoneNumbers.0.phoneType' });
     const lookup = await post('query U($email: String) { user(email: $email) { id } }', { email: 'nul@example.com' });
     expect(lookup.json.data.user).toBeNull();

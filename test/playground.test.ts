@@ -123,8 +123,7 @@ describe('GraphQL over GET stays GraphQL', () => {
   });
 
   it('works from Apollo Client with GET for queries', async () => {
-    const client = apolloClient(gw.url, { 'x-api-key': app.publishableKey });
-    (client.link as unknown as { options: Record<string, unknown> }).options.useGETForQueries = true;
+    const client = apolloClient(gw.url, { 'x-api-key': app.publishableKey }, { useGETForQueries: true });
     const result = await run(client, CHECK_EMAIL, { email: 'nobody@example.com' });
     expect(result.errors).toEqual([]);
     expect(result.data).toEqual({ checkEmail: { exists: false, isSocial: false } });

@@ -1,11 +1,13 @@
 import { gql } from '@apollo/client/core';
 import { GraphQLError } from 'graphql';
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { AppError } from '../src/errors';
-import { safeError } from '../src/logger';
+import { createLogger, safeError } from '../src/logger';
 import { formatError } from '../src/graphql/format-error';
-import { apolloClient, run } from './helpers/client';
+import { apolloClient, postRaw, run } from './helpers/client';
 import { startGateway, type TestGateway } from './helpers/gateway';
 
 let gw: TestGateway;
@@ -33,6 +35,83 @@ describe('serving', () => {
     const app = await gw.createApp();
     const result = await run(apolloClient(gw.url, { 'x-api-key': app.secretKey }), gql`query { nope }`);
     expect(result.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+// Issue 15, item 4: GET queries were refused by CSRF prevention with a message cut at 300 characters.
+describe('GET /graphql queries', () => {
+  let key: string;
+  beforeAll(async () => {
+    key = (await gw.createApp('GET')).publishableKey;
+  });
+  const get = (query: string, headers: Record<string, string> = {}) =>
+    fetch(`${gw.url}/graphql?query=${encodeURIComponent(query)}`, { headers: { 'x-api-key': key, ...headers } });
+  const CHECK = '{ checkEmail(email: "ada@example.com") { exists } }';
+
+  it('run with `apollo-require-preflight`, or with `content-type: application/json` (what Apollo Client sends)', async () => {
+    const choices: Record<string, string>[] = [{ 'apollo-require-preflight': 'true' }, { 'content-type': 'application/json' }, { 'x-apollo-operation-name': 'Check' }];
+    for (const headers of choices) {
+      const response = await get(CHECK, headers);
+      expect(response.status, JSON.stringify(headers)).toBe(200);
+      expect(await response.json()).toEqual({ data: { checkEmail: { exists: false } } });
+    }
+  });
+
+  it('without such a header are refused (CSRF prevention) with a message naming every header that would do, uncut', async () => {
+    const response = await get(CHECK);
+    expect(response.status).toBe(400);
+    const { errors } = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(errors[0].message.length).toBeGreaterThan(300);
+    expect(errors[0].message).toMatch(/'content-type' header/);
+    expect(errors[0].message).toMatch(/x-apollo-operation-name, apollo-require-preflight$/);
+  });
+
+  it('refuse a mutation (405)', async () => {
+    const response = await get('mutation { logout }', { 'apollo-require-preflight': 'true' });
+    expect(response.status).toBe(405);
+  });
+});
+
+// Issue 11, finding 10: a bad persisted-query extension answered INTERNAL and logged an error.
+describe('automatic persisted queries', () => {
+  let apq: TestGateway;
+  let key: string;
+  const logLines: { level: number; msg: string }[] = [];
+  beforeAll(async () => {
+    const sink = new Writable({ write: (chunk, _enc, done) => (logLines.push(JSON.parse(String(chunk))), done()) });
+    apq = await startGateway({}, { logger: createLogger('info', sink) });
+    key = (await apq.createApp('APQ')).publishableKey;
+  });
+  afterAll(() => apq.close());
+
+  const QUERY = 'query Check { checkEmail(email: "ada@example.com") { exists } }';
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const send = (body: Record<string, unknown>) => postRaw(apq.url, JSON.stringify(body), { 'x-api-key': key });
+  const errorLines = () => logLines.filter((line) => line.level >= 50);
+
+  it('refuses a sha256Hash that does not match the query with BAD_USER_INPUT, and logs no error', async () => {
+    const response = await send({ query: QUERY, extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ something else }') } } });
+    expect(response.status).toBe(400);
+    expect(response.json.errors).toEqual([{ message: 'provided sha does not match query', extensions: { code: 'BAD_USER_INPUT' } }]);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('refuses persisted-query version 2 with BAD_USER_INPUT, and logs no error', async () => {
+    const response = await send({ query: QUERY, extensions: { persistedQuery: { version: 2, sha256Hash: sha256(QUERY) } } });
+    expect(response.status).toBe(400);
+    expect(response.json.errors).toEqual([{ message: 'Unsupported persisted query version', extensions: { code: 'BAD_USER_INPUT' } }]);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('still serves the protocol: an unknown hash, then the query with its hash, then the hash alone', async () => {
+    const extensions = { persistedQuery: { version: 1, sha256Hash: sha256(QUERY) } };
+    const unknown = await send({ extensions });
+    // Apollo Client's persisted-query link retries with the full query on this message.
+    expect(unknown.json.errors[0]).toMatchObject({ message: 'PersistedQueryNotFound', extensions: { code: 'BAD_USER_INPUT' } });
+    expect((await send({ query: QUERY, extensions })).json).toEqual({ data: { checkEmail: { exists: false } } });
+    expect((await send({ extensions })).json).toEqual({ data: { checkEmail: { exists: false } } });
+    expect(errorLines()).toEqual([]);
   });
 });
 

@@ -14,7 +14,7 @@ export const BUILD_DIR = join(REPO, 'node_modules', '.cache', 'gatehouse-bench')
 export function buildServers(): void {
   const tsc = join(REPO, 'node_modules', '.bin', 'tsc');
   const result = spawnSync(tsc, ['-p', join(REPO, 'bench', 'tsconfig.json')], { cwd: REPO, encoding: 'utf8' });
-  const built = ['gateway', 'apollo-reference', 'raw-floor', 'hash-bound'].every((name) => existsSync(serverScript(name)));
+  const built = ['gateway', 'apollo-reference', 'raw-floor', 'hash-bound', 'better-auth'].every((name) => existsSync(serverScript(name)));
   if (result.status !== 0) {
     const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(0, 10).join('\n');
     if (!built) throw new Error(`building the bench servers failed:\n${output}`);
@@ -36,8 +36,15 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function startServer(name: string, env: Record<string, string>, nodeArgs: string[] = [], buildDir = BUILD_DIR): Promise<Server> {
-  const child = spawn(process.execPath, [...nodeArgs, serverScript(name.replace(/-before$/, ''), buildDir)], {
+/** Starts bench/servers/<script>.js as `name` (one script can run as several servers, e.g. the two hash bounds). */
+export async function startServer(
+  name: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  buildDir = BUILD_DIR,
+  script = name.replace(/-before$/, ''),
+): Promise<Server> {
+  const child = spawn(process.execPath, [...nodeArgs, serverScript(script, buildDir)], {
     cwd: REPO,
     env: { ...process.env, ...env },
     // stdout (the gateway's JSON log lines) goes to /dev/null: written, as in production, but not kept.

@@ -3,6 +3,10 @@
  * parameters, m=19456 t=2 p=1) this machine does per second on all cores, with `concurrency`
  * in flight on libuv's thread pool, as login's verify runs. Login cannot beat this.
  *
+ * With BENCH_HASH_KIND=better-auth the same for the peer's own verify (better-auth/crypto's
+ * `verifyPassword`: node:crypto scrypt N=16384 r=16 on the thread pool) of its seeded hash:
+ * the bound its sign-in cannot beat, so both logins can be judged against their own hash.
+ *
  * The parent sends { type: 'run', ms, concurrency } and gets { type: 'result', count, seconds,
  * p50, p99 } back (latencies in ms).
  */
@@ -11,6 +15,7 @@ import { fail, onStop, ready, required } from '../lib/child';
 
 const hash = required('BENCH_HASH');
 const password = required('BENCH_PASSWORD');
+let verify: () => Promise<boolean> = () => argon2.verify(hash, password);
 
 async function run(ms: number, concurrency: number) {
   const latencies: number[] = [];
@@ -20,7 +25,7 @@ async function run(ms: number, concurrency: number) {
   async function worker(): Promise<void> {
     while (performance.now() < deadline) {
       const t = performance.now();
-      const ok = await argon2.verify(hash, password);
+      const ok = await verify();
       latencies.push(performance.now() - t);
       if (!ok) failures++;
     }
@@ -33,7 +38,11 @@ async function run(ms: number, concurrency: number) {
 }
 
 async function main(): Promise<void> {
-  if (!(await argon2.verify(hash, password))) throw new Error('BENCH_HASH does not match BENCH_PASSWORD');
+  if (process.env.BENCH_HASH_KIND === 'better-auth') {
+    const { verifyPassword } = await import('better-auth/crypto');
+    verify = () => verifyPassword({ hash, password });
+  }
+  if (!(await verify())) throw new Error('BENCH_HASH does not match BENCH_PASSWORD');
   process.on('message', (message: { type: string; ms: number; concurrency: number }) => {
     if (message?.type !== 'run') return;
     run(message.ms, message.concurrency).then((result) => process.send?.({ type: 'result', ...result }), fail);

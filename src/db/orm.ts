@@ -40,18 +40,30 @@ export async function ormOptions(config: Pick<Config, 'databaseUrl'>): Promise<O
     allowGlobalContext: false,
   };
   if (dialect === 'sqlite') {
-    const { SqliteDriver } = await import('@mikro-orm/sqlite');
+    // better-sqlite3 (synchronous) rather than sqlite3: the ORM and the prepared hot path
+    // (db/fast) share its one connection, so both see the same rows inside one transaction,
+    // and a prepared statement runs without a thread-pool round trip (bench/README.md).
+    const { BetterSqliteDriver } = await import('@mikro-orm/better-sqlite');
     const file = resolve(config.databaseUrl.slice('sqlite:'.length));
     mkdirSync(dirname(file), { recursive: true });
     return {
       ...common,
-      driver: SqliteDriver,
+      driver: BetterSqliteDriver,
       dbName: file,
+      // One connection, for the life of the process: SQLite has one writer anyway, and the
+      // hot path's prepared statements belong to it.
       pool: {
         min: 1,
         max: 1,
-        afterCreate: (conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) =>
-          conn.exec(SQLITE_PRAGMAS, (err) => done(err, conn)),
+        idleTimeoutMillis: 2 ** 31 - 1,
+        afterCreate: (conn: { exec(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+          try {
+            conn.exec(SQLITE_PRAGMAS);
+            done(null, conn);
+          } catch (error) {
+            done(error as Error, conn);
+          }
+        },
       },
     } as Options;
   }

@@ -22,6 +22,11 @@ export interface RequestContext {
   revealedUserIds: Set<string>;
   /** Users this request just started a participant session for: id, externalId and names only. */
   participantUserIds: Set<string>;
+  /**
+   * What the Apollo plugins tell the HTTP front about the answer (server/graphql-handler.ts).
+   * An object, so that it is shared: Apollo hands plugins a shallow copy of the context.
+   */
+  reply: { requestError: boolean };
 }
 
 /** The app the caller acts for. The shield guarantees a tenant before any resolver runs. */

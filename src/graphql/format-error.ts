@@ -20,12 +20,45 @@ const APOLLO_CODES: Record<string, string> = {
 /** Public extension keys an AppError may carry. */
 const PUBLIC_EXTENSIONS = ['field', 'rules', 'retryAfter', 'attemptsLeft', 'reason'];
 
+/** graphql-js's message when the parser stops at `parseOptions.maxTokens` (16.x spells it "more that"). */
+const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] (\d+) tokens\b/;
+
+/** graphql-js's and Apollo's field and value suggestions ("… Did you mean "email"?"). */
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
+
+export interface FormatErrorOptions {
+  /**
+   * Drop "Did you mean …?" from messages (with INTROSPECTION=false: suggestions spell out the
+   * schema). graphql's `hideSuggestions` validation option already keeps them out of
+   * validation errors; this catches the ones variable coercion still makes ("Field "emial" is
+   * not defined by type "RegisterInput". Did you mean "email"?"), which Apollo cannot turn off.
+   */
+  hideSuggestions?: boolean;
+}
+
+export function createFormatError(options: FormatErrorOptions = {}) {
+  if (!options.hideSuggestions) return formatError;
+  // Before formatError, which may shorten a long message and so cut a suggestion in half.
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
+    formatError({ ...formatted, message: formatted.message.replace(SUGGESTION, '') }, error);
+}
+
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
 
   if (original instanceof AppError) {
     return { ...base, message: original.message, extensions: { ...pick(original.extensions), code: original.code } };
+  }
+  const tokens = formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && TOKEN_LIMIT.exec(formatted.message);
+  if (tokens) {
+    const message = `The document has more than ${tokens[1]} tokens; send a smaller one (lists of input belong in variables)`;
+    return { message, extensions: { code: 'QUERY_TOO_COMPLEX' } };
+  }
+  // A request Apollo itself refused with a 4xx but no code: a persisted-query extension with
+  // a hash that does not match the query, or an unsupported version. The client's mistake.
+  if (error instanceof GraphQLError && !error.originalError && error.extensions.code === undefined && isClientStatus(error.extensions.http)) {
+    return { ...base, message: cleanMessage(formatted.message), extensions: { code: 'BAD_USER_INPUT' } };
   }
   // Errors already shaped as ours (the shield's denials, the query limits), and GraphQL's own
   // request errors, which Apollo labels with its codes.
@@ -39,10 +72,18 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
         const field = variableField(formatted.message);
         if (field) extensions.field = field;
       }
-      return { ...base, message: cleanMessage(formatted.message), extensions };
+      // Apollo's own refusals of the HTTP request (BAD_REQUEST) quote no client input, so they
+      // stay whole: the CSRF one names the headers that let a GET query through.
+      const message = code === 'BAD_REQUEST' ? formatted.message.trim() : cleanMessage(formatted.message);
+      return { ...base, message, extensions };
     }
   }
   return { message: ERROR_CODES.INTERNAL, locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL' } };
+}
+
+function isClientStatus(http: unknown): boolean {
+  const status = (http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function pick(extensions: Record<string, unknown>): Record<string, unknown> {

@@ -25,12 +25,31 @@ import {
 import { AppError } from '../errors';
 
 /**
- * Query limits (SPEC §7) as GraphQL validation rules, so a costly document is refused before
- * any resolver runs, and once per distinct document (Apollo caches validated documents).
- * Every refusal answers `QUERY_TOO_COMPLEX`. At the end, two input-hygiene guards that
- * answer BAD_USER_INPUT (unsupported operation types, NUL characters).
+ * Query limits (SPEC §7), so a costly document is refused before any resolver runs, and
+ * before graphql's own validation rules spend CPU on it (see queryLimitsRule). Every refusal
+ * answers `QUERY_TOO_COMPLEX`. At the end, two input-hygiene guards that answer
+ * BAD_USER_INPUT (unsupported operation types, NUL characters).
  */
 export const LIMITS = {
+  /**
+   * Tokens the parser reads before it gives up (Apollo's `parseOptions.maxTokens`): bounds the
+   * work of parsing and the parser's recursion. The largest real documents are far below it:
+   * the whole playground (15 operations) has 366, the introspection query 184, the biggest
+   * client/operations file 216. Lists of input go in variables, which are not tokens.
+   */
+  maxTokens: 1_000,
+  /**
+   * Fields, fragment spreads and inline fragments in an operation, fragments counted each time
+   * they are spread, introspection included (the standard introspection query has 240). This
+   * also bounds the walk itself: a fragment spread twice per level doubles at every level.
+   */
+  maxSelections: 1_000,
+  /**
+   * How often one response name (a field, or an alias) may appear in one selection set,
+   * fragments and inline fragments included. graphql's OverlappingFieldsCanBeMergedRule
+   * compares every pair of them: 100 copies of one field cost milliseconds to validate.
+   */
+  maxRepeats: 10,
   /** Nesting of fields, counting fragments where they are spread. */
   maxDepth: 12,
   /** Aliased fields per operation, counting fragments each time they are spread. */
@@ -52,6 +71,9 @@ export interface Measure {
   depth: number;
   aliases: number;
   cost: number;
+  selections: number;
+  /** The most times one response name appears in one selection set. */
+  repeats: number;
   introspectionFields: number;
   introspectionListNesting: number;
 }
@@ -83,7 +105,7 @@ interface At {
  * few levels, nested 9 times by the standard query) adds no depth.
  */
 class Walk {
-  readonly measure: Measure = { depth: 0, aliases: 0, cost: 0, introspectionFields: 0, introspectionListNesting: 0 };
+  readonly measure: Measure = { depth: 0, aliases: 0, cost: 0, selections: 0, repeats: 0, introspectionFields: 0, introspectionListNesting: 0 };
 
   constructor(
     private readonly context: ValidationContext,
@@ -97,19 +119,27 @@ class Walk {
       m.cost > LIMITS.maxCost ||
       m.aliases > LIMITS.maxAliases ||
       m.depth > LIMITS.maxDepth ||
+      m.selections > LIMITS.maxSelections ||
+      m.repeats > LIMITS.maxRepeats ||
       m.introspectionFields > LIMITS.maxIntrospectionFields ||
       m.introspectionListNesting > LIMITS.maxIntrospectionListNesting
     );
   }
 
-  selections(set: SelectionSetNode, parent: GraphQLCompositeType, at: At, fragments: Set<string>): void {
+  /** `names`: how often each response name appeared in this selection set (fragments merge into it). */
+  selections(set: SelectionSetNode, parent: GraphQLCompositeType, at: At, fragments: Set<string>, names = new Map<string, number>()): void {
     for (const selection of set.selections) {
       if (this.over()) return;
+      this.measure.selections += 1;
       if (selection.kind === Kind.FIELD) {
+        const key = selection.alias?.value ?? selection.name.value;
+        const seen = (names.get(key) ?? 0) + 1;
+        names.set(key, seen);
+        this.measure.repeats = Math.max(this.measure.repeats, seen);
         this.field(selection, parent, at, fragments);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? this.schema.getType(selection.typeCondition.name.value) : parent;
-        if (type && isCompositeType(type)) this.selections(selection.selectionSet, type, at, fragments);
+        if (type && isCompositeType(type)) this.selections(selection.selectionSet, type, at, fragments, names);
       } else {
         const name = selection.name.value;
         // A fragment cycle is reported by graphql's own NoFragmentCyclesRule; just do not loop.
@@ -118,7 +148,7 @@ class Walk {
         const type = fragment && this.schema.getType(fragment.typeCondition.name.value);
         if (!fragment || !type || !isCompositeType(type)) continue;
         fragments.add(name);
-        this.selections(fragment.selectionSet, type, at, fragments);
+        this.selections(fragment.selectionSet, type, at, fragments, names);
         fragments.delete(name);
       }
     }
@@ -195,25 +225,45 @@ export function measureOperation(context: ValidationContext, operation: Operatio
   return walk.measure;
 }
 
-/** One rule for all three limits: a single walk per operation, stopping at the first breach. */
+/** Why an operation breaks a limit, or null when it keeps them all. */
+export function limitBreach(m: Measure, operation: OperationDefinitionNode): string | null {
+  const name = operation.name ? `Operation ${operation.name.value}` : 'The operation';
+  if (m.depth > LIMITS.maxDepth) return `${name} nests fields more than ${LIMITS.maxDepth} levels deep; split it into smaller queries`;
+  if (m.aliases > LIMITS.maxAliases) return `${name} has more than ${LIMITS.maxAliases} aliased fields; send fewer per request`;
+  if (m.repeats > LIMITS.maxRepeats) return `${name} asks for one field more than ${LIMITS.maxRepeats} times in one selection set; ask for each field once`;
+  if (m.selections > LIMITS.maxSelections) {
+    return `${name} has more than ${LIMITS.maxSelections} selections once its fragments are spread; send a smaller query`;
+  }
+  if (m.introspectionFields > LIMITS.maxIntrospectionFields || m.introspectionListNesting > LIMITS.maxIntrospectionListNesting) {
+    return `${name} asks for more introspection than the standard introspection query; send one __schema or __type per request`;
+  }
+  if (m.cost > LIMITS.maxCost) return `${name} would resolve more than ${LIMITS.maxCost} fields; ask for smaller pages (first) or fewer fields`;
+  return null;
+}
+
+/**
+ * All the limits in one rule, checked when validation enters the Document: before any other
+ * rule has looked at a selection set. Apollo Server runs `validationRules` in the same pass
+ * as graphql's specified rules (appended after them), and graphql visits the rules in
+ * parallel, node by node; the Document node comes first, and the only specified rules that
+ * act on it just list its definitions. On a breach the rule reports it and returns null for
+ * the Document, which in graphql's visitor API means "remove this node": the visit then skips
+ * everything below it for every rule. So a refused document never reaches the costly rules
+ * (OverlappingFieldsCanBeMergedRule compares fields pairwise), and the answer is only ours.
+ * Each operation is walked once (stopping at its first breach), fragments where spread.
+ */
 export const queryLimitsRule: ValidationRule = (context) => ({
-  OperationDefinition(operation) {
-    const m = measureOperation(context, operation);
-    const name = operation.name ? `Operation ${operation.name.value}` : 'The operation';
-    if (m.depth > LIMITS.maxDepth) {
-      context.reportError(tooComplex(`${name} nests fields more than ${LIMITS.maxDepth} levels deep; split it into smaller queries`, operation));
-    } else if (m.aliases > LIMITS.maxAliases) {
-      context.reportError(tooComplex(`${name} has more than ${LIMITS.maxAliases} aliased fields; send fewer per request`, operation));
-    } else if (m.introspectionFields > LIMITS.maxIntrospectionFields || m.introspectionListNesting > LIMITS.maxIntrospectionListNesting) {
-      context.reportError(
-        tooComplex(`${name} asks for more introspection than the standard introspection query; send one __schema or __type per request`, operation),
-      );
-    } else if (m.cost > LIMITS.maxCost) {
-      context.reportError(
-        tooComplex(`${name} would resolve more than ${LIMITS.maxCost} fields; ask for smaller pages (first) or fewer fields`, operation),
-      );
+  Document(document) {
+    let refused = false;
+    for (const definition of document.definitions) {
+      if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+      const breach = limitBreach(measureOperation(context, definition), definition);
+      if (breach) {
+        context.reportError(tooComplex(breach, definition));
+        refused = true;
+      }
     }
-    return false;
+    return refused ? null : undefined;
   },
 });
 

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { createHmac } from 'node:crypto';
-import { App, RefreshToken, Session, User } from '../db/entities';
-import { sqlBool } from '../db/sql';
+import { RefreshToken, Session, User } from '../db/entities';
+import { HotStore } from '../db/fast';
 import { MAX_SCOPE_LENGTH, SCOPE_TOKEN, type AppSettings } from '../config/app-settings';
 import { AppError, badInput } from '../errors';
 import { PARTICIPANT_SCOPE, type BearerCaller, type InvalidCaller } from './caller';
@@ -161,29 +161,19 @@ export class SessionService {
     const checked = await this.jwt.checkAccess(token);
     if (!checked.ok) return { kind: 'invalid', reason: checked.reason, detail: 'access token does not verify' };
     const { claims } = checked;
-    // The same joined row em.findOne(Session, …, { populate: ['user', 'app'] }) read, as raw SQL
-    // with the app mapped by em.map: the ORM's query building and hydration of three entities
-    // cost several times the query itself on every bearer request (bench/README.md).
-    const row = await em.getConnection().execute<Record<string, unknown> | undefined>(
-      'select s.user_id as s_user_id_, s.revoked_at as s_revoked_at_, s.expires_at as s_expires_at_, u.suspended as u_suspended_, a.* ' +
-        'from session s join "user" u on u.id = s.user_id join app a on a.id = s.app_id where s.id = ? limit 1',
-      [claims.sid],
-      'get',
-      em.getTransactionContext(),
-    );
+    // One prepared statement (db/fast): the row em.findOne(Session, …, { populate: ['user', 'app'] })
+    // read, without the ORM's query building and hydration of three entities (bench/README.md).
+    const row = await HotStore.of(em).bearerSession(em, claims.sid);
     const now = this.clock.now();
     if (!row) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
-    const { s_user_id_: userId, s_revoked_at_: revokedAt, s_expires_at_: expiresAt, u_suspended_: suspended, ...appRow } = row;
-    if (userId !== claims.sub || appRow.id !== claims.aud) return { kind: 'invalid', reason: 'invalid_token', detail: 'token does not match its session' };
-    if (sqlBool(suspended)) return { kind: 'invalid', reason: 'session_ended', suspended: true, detail: 'account suspended' };
-    if (revokedAt != null || new Date(expiresAt as number | string | Date) <= now) {
-      return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
-    }
-    const app = em.map(App, appRow);
+    if (row.userId !== claims.sub || row.app.id !== claims.aud) return { kind: 'invalid', reason: 'invalid_token', detail: 'token does not match its session' };
+    // Checked before the session's own state: the suspension ended it, and the client should learn why.
+    if (row.userSuspended) return { kind: 'invalid', reason: 'session_ended', suspended: true, detail: 'account suspended' };
+    if (row.revokedAt != null || row.expiresAt <= now) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
     return {
       kind: 'bearer',
-      app,
-      settings: this.apps.settingsOf(app),
+      app: this.apps.managedApp(em, row.app),
+      settings: this.apps.settingsOf(row.app),
       userId: claims.sub,
       sessionId: claims.sid,
       scope: claims.scope,

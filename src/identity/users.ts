@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException, type EntityManager, type FilterQuer
 import type { AppSettings } from '../config/app-settings';
 import { stringColumnLengths, overlongColumn } from '../db/column-lengths';
 import { App, User, UserSchema } from '../db/entities';
-import { sqlBool } from '../db/sql';
+import { HotStore, type UserRecord } from '../db/fast';
 import { AppError, badInput } from '../errors';
 import type { Clock } from './clock';
 import { applyProfile, nameKey, type ProfileData } from './profile';
@@ -57,23 +57,25 @@ export class UserService {
   /** `checkEmail`: whether the email has an account, and a social one; one indexed read of one column, no entity built. */
   async checkEmail(em: EntityManager, tenant: Tenant, email: string): Promise<{ exists: boolean; isSocial: boolean }> {
     const { key } = normalizeEmail(email, 'email');
-    const row = await em
-      .getConnection()
-      .execute<{ is_social: unknown } | undefined>('select is_social from "user" where app_id = ? and email_key = ? limit 1', [tenant.app.id, key], 'get', em.getTransactionContext());
-    return { exists: row !== undefined, isSocial: sqlBool(row?.is_social) };
+    return HotStore.of(em).checkEmail(em, tenant.app.id, key);
+  }
+
+  /** `checkPhoneNumber`: the same for the account findByPhone would find (the oldest one of a shared number). */
+  async checkPhoneNumber(em: EntityManager, tenant: Tenant, phoneNumber: string, countryCode?: string | null): Promise<{ exists: boolean; isSocial: boolean }> {
+    return HotStore.of(em).checkPhoneNumber(em, tenant.app.id, normalizePhone(phoneNumber, countryCode, 'phoneNumber'));
   }
 
   /**
-   * One user by raw SQL on an indexed key, as the same managed entity em.findOne would give
-   * (the identity map's copy when this request already holds it). For the hot paths
-   * (checkEmail, me): the ORM's query building cost several times the query itself (bench/README.md).
+   * A user the prepared path read (db/fast) as the managed entity em.findOne would give: the
+   * identity map's copy when this request already holds it, else the record made managed
+   * (clean, so later edits flush as usual) with no query building or row mapping
+   * (bench/README.md: findOne cost several times the query itself on checkEmail and me).
    */
-  private async oneBySql(em: EntityManager, where: string, params: unknown[]): Promise<User | null> {
-    const row = await em
-      .getConnection()
-      .execute<Record<string, unknown> | undefined>(`select * from "user" where ${where} limit 1`, params, 'get', em.getTransactionContext());
-    if (!row) return null;
-    return em.getUnitOfWork().getById<User>(User.name, row.id as string) ?? em.map(User, row);
+  private async managed(em: EntityManager, read: Promise<UserRecord | undefined>): Promise<User | null> {
+    const record = await read;
+    if (!record) return null;
+    const { appId, ...fields } = record;
+    return em.getUnitOfWork().getById<User>(User.name, record.id) ?? em.create(User, { ...fields, app: appId }, { managed: true, persist: false });
   }
 
   async findByPhone(em: EntityManager, tenant: Tenant, phoneNumber: string, countryCode?: string | null, field = 'phoneNumber'): Promise<User | null> {
@@ -82,9 +84,9 @@ export class UserService {
 
   /** The account an already normalised email or phone number names (login, codes). */
   async findByIdentity(em: EntityManager, tenant: Tenant, identity: Pick<Identity, 'kind' | 'key'>): Promise<User | null> {
-    if (identity.kind === 'email') return this.oneBySql(em, 'app_id = ? and email_key = ?', [tenant.app.id, identity.key]);
+    if (identity.kind === 'email') return this.managed(em, HotStore.of(em).userByEmail(em, tenant.app.id, identity.key));
     // Without per-app phone uniqueness several accounts may share a number: the oldest one.
-    return em.findOne(User, { app: tenant.app.id, phoneNumber: identity.key }, { orderBy: { id: 'asc' } });
+    return this.managed(em, HotStore.of(em).userByPhone(em, tenant.app.id, identity.key));
   }
 
   /** `user(...)`: exactly one key; null when there is no such user in this app. */
@@ -95,10 +97,10 @@ export class UserService {
     }
     if (lookup.id != null) {
       if (!isUuid(lookup.id)) return null;
-      return this.oneBySql(em, 'id = ? and app_id = ?', [lookup.id, tenant.app.id]);
+      return this.managed(em, HotStore.of(em).userById(em, tenant.app.id, lookup.id));
     } else if (lookup.externalId != null) {
       if (lookup.externalId.length > 255) throw badInput('externalId', 'externalId must be at most 255 characters');
-      return this.oneBySql(em, 'app_id = ? and external_id = ?', [tenant.app.id, lookup.externalId.trim()]);
+      return this.managed(em, HotStore.of(em).userByExternalId(em, tenant.app.id, lookup.externalId.trim()));
     } else if (lookup.email != null) {
       return this.findByEmail(em, tenant, lookup.email);
     }
@@ -106,7 +108,7 @@ export class UserService {
   }
 
   async requireById(em: EntityManager, tenant: Tenant, id: string, field = 'id'): Promise<User> {
-    const user = isUuid(id) ? await this.oneBySql(em, 'id = ? and app_id = ?', [id, tenant.app.id]) : null;
+    const user = isUuid(id) ? await this.managed(em, HotStore.of(em).userById(em, tenant.app.id, id)) : null;
     if (!user) throw new AppError('USER_NOT_FOUND', `No user with this ${field} in this app`, { field });
     return user;
   }

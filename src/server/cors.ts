@@ -13,9 +13,18 @@ import type { RequestInfo } from './http-util';
  * skip all of this and cost nothing.
  */
 
-/** The request headers a browser client may send: content type, credentials, tracing, and
- * the two Apollo Client uses to pass Apollo Server's CSRF check on GET queries. */
+/**
+ * The request headers a preflight allows when it does not name any (or names them in a form
+ * that is not a header list): content type, credentials, request id, and the two that pass
+ * Apollo Server's CSRF check on GET queries. A preflight that names its headers gets exactly
+ * those back: browser clients send tracing (`traceparent`, `tracestate`, `baggage`), Apollo's
+ * `apollographql-client-name`/`-version` and more, and an origin an app trusts may send them.
+ * (No `*`: it would not cover `authorization`.)
+ */
 export const ALLOWED_HEADERS = 'content-type, x-api-key, authorization, x-request-id, apollo-require-preflight, x-apollo-operation-name';
+/** `Access-Control-Request-Headers` as browsers send it: header names (RFC 9110 tokens), comma-separated. */
+const HEADER_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*,[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$/;
+const MAX_HEADER_LIST = 2_000;
 export const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 /** Browsers may reuse a preflight this long; short, so a removed origin stops working soon. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
@@ -72,11 +81,12 @@ export class CorsPolicy {
     const crossOrigin = origin !== null && !isSameOrigin(origin, req.headers.host);
     const allowed = crossOrigin && (await this.isAllowed(origin));
     if (req.method === 'OPTIONS') {
-      const headers: Record<string, string | number> = { allow: ALLOWED_METHODS, vary: 'origin', 'content-length': 0 };
+      const headers: Record<string, string | number> = { allow: ALLOWED_METHODS, vary: 'origin, access-control-request-headers', 'content-length': 0 };
       if (allowed) {
+        const requested = req.headers['access-control-request-headers']?.trim();
         headers['access-control-allow-origin'] = origin;
         headers['access-control-allow-methods'] = ALLOWED_METHODS;
-        headers['access-control-allow-headers'] = ALLOWED_HEADERS;
+        headers['access-control-allow-headers'] = requested && requested.length <= MAX_HEADER_LIST && HEADER_LIST.test(requested) ? requested : ALLOWED_HEADERS;
         headers['access-control-max-age'] = PREFLIGHT_MAX_AGE_SECONDS;
       }
       res.writeHead(204, headers);

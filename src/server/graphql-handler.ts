@@ -2,8 +2,8 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { Kind, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { formatError, isUnexpected } from '../graphql/format-error';
-import { LIMIT_RULES, nulPlugin } from '../graphql/limits';
+import { createFormatError, isUnexpected } from '../graphql/format-error';
+import { LIMIT_RULES, LIMITS, nulPlugin } from '../graphql/limits';
 import type { RequestContext } from '../graphql/context';
 import { credentialUse } from '../graphql/permissions';
 import type { Services } from '../services';
@@ -55,6 +55,30 @@ const authenticationPlugin: ApolloServerPlugin<RequestContext> = {
   },
 };
 
+/**
+ * Apollo's codes for what the GraphQL-over-HTTP spec calls request errors: the document does
+ * not parse or validate (our limits included), or the variables do not fit it.
+ */
+const REQUEST_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+
+/**
+ * GraphQL over HTTP: a request error is answered 200 when the answer is `application/json`
+ * (clients of that media type read the body, not the status) and 4xx when it is
+ * `application/graphql-response+json` (what Apollo Client 4 asks for first). Apollo answers
+ * 400 to both; this notes that the errors were of that kind, and the handler, which sees the
+ * media type Apollo chose, answers 200 for application/json.
+ */
+const requestErrorPlugin: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ contextValue, errors, response }) {
+        if (response.http.status !== 400 || !errors?.length) return;
+        contextValue.reply.requestError = errors.every((error) => REQUEST_ERROR_CODES.has(String(error.extensions.code)));
+      },
+    };
+  },
+};
+
 /** The gateway's own pages (the playground) behind a proxy that rewrites Host are still same-origin. */
 function originOf(url: string): string | null {
   try {
@@ -65,15 +89,24 @@ function originOf(url: string): string | null {
 }
 
 export async function createGraphQLHandler(schema: GraphQLSchema, services: Services) {
+  const { introspection } = services.config;
   const apollo = new ApolloServer<RequestContext>({
     schema,
-    formatError,
+    // With introspection off, no "Did you mean …?" either: suggestions spell out the schema.
+    formatError: createFormatError({ hideSuggestions: !introspection }),
     includeStacktraceInErrorResponses: false,
-    introspection: services.config.introspection,
-    validationRules: LIMIT_RULES, // depth, aliases, cost: QUERY_TOO_COMPLEX
+    introspection,
+    // The parser stops after this many tokens (graphql-js counts them as it reads).
+    parseOptions: { maxTokens: LIMITS.maxTokens },
+    // Our limits refuse a costly document before graphql's own rules run (see queryLimitsRule).
+    validationRules: LIMIT_RULES,
+    // graphql's own switch: validation does not even compute suggestions. (Apollo's
+    // hideSchemaDetailsFromClientErrors only edits validation messages afterwards; coercion
+    // messages are handled in createFormatError.)
+    validationOptions: { hideSuggestions: !introspection },
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    plugins: [ApolloServerPluginLandingPageDisabled(), authenticationPlugin, errorLoggingPlugin, metricsPlugin, nulPlugin],
+    plugins: [ApolloServerPluginLandingPageDisabled(), authenticationPlugin, errorLoggingPlugin, metricsPlugin, nulPlugin, requestErrorPlugin],
     logger: {
       debug: () => {},
       info: () => {},
@@ -88,6 +121,7 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
+    const reply = { requestError: false };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: info.search, body },
       context: async () => {
@@ -104,10 +138,12 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
           services,
           revealedUserIds: new Set<string>(),
           participantUserIds: new Set<string>(),
+          reply,
         };
       },
     });
     res.statusCode = result.status ?? 200;
+    if (res.statusCode === 400 && reply.requestError && result.headers.get('content-type')?.startsWith('application/json')) res.statusCode = 200;
     for (const [key, value] of result.headers) res.setHeader(key, value);
     if (result.body.kind === 'complete') {
       res.end(result.body.string);

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ERROR_CODES } from '../errors';
 import type { Services } from '../services';
 import { createCors } from './cors';
-import { BodyTooLarge, readBody, sendJson, sendRequestError, type RequestInfo } from './http-util';
+import { BodyTooLarge, readBody, refuseBody, sendJson, sendRequestError, type RequestInfo } from './http-util';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, info: RequestInfo) => Promise<void> | void;
 export type GraphQLHandler = (req: IncomingMessage, res: ServerResponse, info: RequestInfo, body: unknown) => Promise<void>;
@@ -61,9 +61,7 @@ export function createHttpServer(services: Services, graphql: GraphQLHandler, ro
       if (route) return await route(req, res, info);
       sendJson(res, 404, { error: 'not found' });
     } catch (error) {
-      if (error instanceof BodyTooLarge) {
-        return sendRequestError(res, 413, 'BAD_USER_INPUT', `The request body is larger than ${config.bodyLimitBytes} bytes`);
-      }
+      if (error instanceof BodyTooLarge) return refuseBody(res, config.bodyLimitBytes);
       logger.error({ requestId, err: error }, 'request failed');
       if (!res.headersSent) sendRequestError(res, 500, 'INTERNAL', ERROR_CODES.INTERNAL, { requestId });
       else res.end();
@@ -71,6 +69,12 @@ export function createHttpServer(services: Services, graphql: GraphQLHandler, ro
   }
 
   const server = createServer((req, res) => void handle(req, res));
+  // `Expect: 100-continue` (curl sends it for large bodies): a body declared over the limit is
+  // refused before the client sends any of it; node:http would otherwise say "continue" first.
+  server.on('checkContinue', (req, res) => {
+    if (!(Number(req.headers['content-length']) > config.bodyLimitBytes)) res.writeContinue();
+    void handle(req, res);
+  });
   server.keepAliveTimeout = 65_000;
   return server;
 }

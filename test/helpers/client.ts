@@ -1,4 +1,5 @@
-import { ApolloClient, HttpLink, InMemoryCache, type DocumentNode } from '@apollo/client/core';
+import { ApolloClient, HttpLink, InMemoryCache, type DocumentNode } from '@apollo/client';
+import { CombinedGraphQLErrors, ServerError } from '@apollo/client/errors';
 
 export interface GqlError {
   message: string;
@@ -13,14 +14,14 @@ export interface GqlResult<T = Record<string, any>> {
   code: string | undefined;
 }
 
-/** Apollo Client as a frontend or partner would use it, against the real server. */
-export function apolloClient(url: string, headers: Record<string, string> = {}) {
+/** Apollo Client (4) as a frontend or partner would use it, against the real server. */
+export function apolloClient(url: string, headers: Record<string, string> = {}, link: Omit<HttpLink.Options, 'uri' | 'headers'> = {}) {
   return new ApolloClient({
-    link: new HttpLink({ uri: `${url}/graphql`, headers, fetch }),
+    link: new HttpLink({ uri: `${url}/graphql`, headers, fetch, ...link }),
     cache: new InMemoryCache(),
     defaultOptions: {
-      query: { fetchPolicy: 'no-cache', errorPolicy: 'all' },
-      mutate: { fetchPolicy: 'no-cache', errorPolicy: 'all' },
+      query: { fetchPolicy: 'no-cache' },
+      mutate: { fetchPolicy: 'no-cache' },
     },
   });
 }
@@ -32,23 +33,38 @@ function isMutation(document: DocumentNode): boolean {
 }
 
 /**
- * Runs one operation and returns data and errors side by side, whether the server answered
- * 200 with errors or a 4xx (which Apollo Client reports as a network error).
+ * Runs one operation and returns data and errors side by side. Apollo Client 4 reports GraphQL
+ * errors as a CombinedGraphQLErrors (also for a 4xx answer in application/graphql-response+json,
+ * which it asks for) and other non-2xx answers as a ServerError holding the body.
  */
 export async function run<T = Record<string, any>>(client: Client, document: DocumentNode, variables: Record<string, unknown> = {}): Promise<GqlResult<T>> {
+  let data: unknown;
+  let error: unknown;
   try {
     const result = isMutation(document)
-      ? await client.mutate({ mutation: document, variables })
-      : await client.query({ query: document, variables });
-    const errors = ((result as { errors?: GqlError[] }).errors ?? []) as GqlError[];
-    return { data: withoutTypename(result.data) as T, errors, code: errors[0]?.extensions?.code };
-  } catch (error) {
-    const networkError = (error as { networkError?: { result?: { errors?: GqlError[] } } }).networkError;
-    const graphQLErrors = (error as { graphQLErrors?: GqlError[] }).graphQLErrors ?? [];
-    const errors = networkError?.result?.errors ?? graphQLErrors;
-    if (!errors.length) throw error;
-    return { data: null, errors, code: errors[0]?.extensions?.code };
+      ? await client.mutate({ mutation: document, variables, errorPolicy: 'all' })
+      : await client.query({ query: document, variables, errorPolicy: 'all' });
+    data = result.data;
+    error = result.error;
+  } catch (thrown) {
+    error = thrown;
   }
+  if (!error) return { data: withoutTypename(data) as T, errors: [], code: undefined };
+  const errors = errorsOf(error);
+  if (!errors.length) throw error;
+  return { data: (withoutTypename(data) ?? null) as T | null, errors, code: errors[0]?.extensions?.code };
+}
+
+function errorsOf(error: unknown): GqlError[] {
+  if (CombinedGraphQLErrors.is(error)) return [...error.errors] as GqlError[];
+  if (ServerError.is(error)) {
+    try {
+      return (JSON.parse(error.bodyText) as { errors?: GqlError[] }).errors ?? [];
+    } catch {
+      return [];
+    }
+  }
+  return [];
 }
 
 /** Apollo Client adds __typename to every selection; tests compare plain shapes. */

@@ -18,8 +18,7 @@ export class LookupResolver {
     @Arg('countryCode', () => String, { nullable: true, description: 'ISO 3166 alpha-2 or alpha-3, when phoneNumber is national' }) countryCode: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<IdentityCheck> {
-    const user = await ctx.services.users.findByPhone(ctx.em, tenantOf(ctx), phoneNumber, countryCode);
-    return { exists: Boolean(user), isSocial: Boolean(user?.isSocial) };
+    return ctx.services.users.checkPhoneNumber(ctx.em, tenantOf(ctx), phoneNumber, countryCode);
   }
 
   @Query(() => UserType, { nullable: true, description: 'One user by exactly one key; null when not found. Secret key.' })

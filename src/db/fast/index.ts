@@ -1,0 +1,332 @@
+import { DriverException, type EntityManager } from '@mikro-orm/core';
+import type { ApiKeyKind, SingleUseTokenPurpose } from '../entities';
+import { PostgresExecutor, SqliteExecutor, get, run, type Executor, type Plan } from './executors';
+import {
+  entityColumns,
+  nullableDate,
+  postgresDecoder,
+  sqliteDecoder,
+  type AppRecord,
+  type BearerSessionRecord,
+  type Decoder,
+  type KeyRecord,
+  type NewRefreshToken,
+  type NewSession,
+  type OtpFields,
+  type OtpRecord,
+  type RefreshRecord,
+  type Row,
+  type SessionRecord,
+  type SingleUseRecord,
+  type UserRecord,
+} from './rows';
+import { forDialect, statementTexts, type StatementColumns } from './statements';
+
+export type * from './rows';
+
+/** What a refresh-token rotation decided (SessionService.refresh's three outcomes). */
+export type RotationOutcome =
+  /** Unknown token, another app's, revoked or expired family, expired token. */
+  | { kind: 'invalid' }
+  /** A new child (or, within the grace interval, the same child again). */
+  | { kind: 'rotated'; session: SessionRecord; expiresAt: Date; userSuspended: boolean; childIssued: boolean }
+  /** A rotated token presented again after the grace interval: the family is now revoked. */
+  | { kind: 'reused' };
+
+export interface RotationRequest {
+  appId: string;
+  presentedHash: string;
+  /** The derived child's hash and, should this call rotate, the row to write for it. */
+  child: NewRefreshToken;
+  now: Date;
+  graceMs: number;
+}
+
+/**
+ * The second door to storage (issue 13): the hot path — credential checks, lookups by key,
+ * the login lookup, session creation, refresh rotation, one-time codes, single-use secrets —
+ * as prepared statements kept for the life of the process, one set per ORM, per dialect.
+ * MikroORM keeps the schema, the migrations and the editing of whole records.
+ *
+ * Every method takes the request's EntityManager only to learn which transaction it is in:
+ * inside `em.transactional` the statements run in that transaction on its connection, so the
+ * ORM and this store see each other's writes; outside, each method is its own statement (or
+ * its own transaction when it writes several rows). Results are plain records, never entities.
+ * Times are the caller's (the injected clock), never the database's.
+ */
+export class HotStore {
+  private static readonly byDriver = new WeakMap<object, HotStore>();
+
+  /** The store of `em`'s ORM, built on first use (statements are prepared lazily, once per connection). */
+  static of(em: EntityManager): HotStore {
+    const driver = em.getDriver();
+    let store = HotStore.byDriver.get(driver);
+    if (!store) {
+      store = new HotStore(em);
+      HotStore.byDriver.set(driver, store);
+    }
+    return store;
+  }
+
+  private readonly exec: Executor;
+  private readonly decode: Decoder;
+  private readonly columns: StatementColumns;
+
+  private constructor(em: EntityManager) {
+    const knexClient = (em.getConnection() as unknown as { getKnex(): { client: KnexClientInfo } }).getKnex().client;
+    const meta = em.getMetadata();
+    this.columns = {
+      app: entityColumns(meta.find('App')!, 'a'),
+      user: entityColumns(meta.find('User')!, 'u'),
+      session: entityColumns(meta.find('Session')!, 's'),
+      otp: entityColumns(meta.find('OtpChallenge')!, 'o'),
+    };
+    const texts = statementTexts(this.columns);
+    const driver = em.getDriver();
+    const convert = (error: unknown) =>
+      error instanceof Error && !(error instanceof DriverException) && typeof (error as { code?: unknown }).code === 'string' ? driver.convertException(error) : error;
+    if (knexClient.driverName === 'better-sqlite3') {
+      this.exec = new SqliteExecutor(knexClient, forDialect(texts, 'sqlite'), convert);
+      this.decode = sqliteDecoder;
+    } else if (knexClient.driverName === 'pg') {
+      this.exec = new PostgresExecutor(knexClient, forDialect(texts, 'postgresql'), knexClient.driver.types, convert);
+      this.decode = postgresDecoder;
+    } else {
+      throw new Error(`the prepared hot path supports better-sqlite3 and pg, not ${knexClient.driverName}`);
+    }
+  }
+
+  private one<T>(em: EntityManager, plan: Plan<T>): Promise<T> {
+    return this.exec.execute(em, plan, false);
+  }
+
+  private atomic<T>(em: EntityManager, plan: Plan<T>): Promise<T> {
+    return this.exec.execute(em, plan, true);
+  }
+
+  // --- credentials ----------------------------------------------------------------------------
+
+  /** A live (unrevoked) API key by the SHA-256 of the presented key, with its app. */
+  keyWithApp(em: EntityManager, keyHash: string): Promise<KeyRecord | undefined> {
+    const self = this;
+    return this.one(em, (function* () {
+      const row = (yield get('keyWithApp', keyHash)) as Row | undefined;
+      if (!row) return undefined;
+      return { keyId: row.k_id as string, kind: row.k_kind as ApiKeyKind, revoked: row.k_revoked_at != null, app: self.app(row) };
+    })());
+  }
+
+  /** The session an access token names, whatever its state (the caller decides), with its user's `suspended` and its app. */
+  bearerSession(em: EntityManager, sessionId: string): Promise<BearerSessionRecord | undefined> {
+    const self = this;
+    return this.one(em, (function* () {
+      const row = (yield get('bearerSession', sessionId)) as Row | undefined;
+      if (!row) return undefined;
+      return {
+        sessionId,
+        userId: row.s_user_id as string,
+        revokedAt: nullableDate(self.decode, row.s_revoked_at),
+        expiresAt: self.decode.date(row.s_expires_at),
+        userSuspended: self.decode.bool(row.u_suspended),
+        app: self.app(row),
+      };
+    })());
+  }
+
+  // --- lookups ----------------------------------------------------------------------------------
+
+  /** `checkEmail`: by the normalised email key; one column, no row mapped. */
+  checkEmail(em: EntityManager, appId: string, emailKey: string): Promise<{ exists: boolean; isSocial: boolean }> {
+    return this.one(em, this.exists('checkEmail', appId, emailKey));
+  }
+
+  /** `checkPhoneNumber`: by the E.164 number; the oldest account when several share it. */
+  checkPhoneNumber(em: EntityManager, appId: string, phoneNumber: string): Promise<{ exists: boolean; isSocial: boolean }> {
+    return this.one(em, this.exists('checkPhone', appId, phoneNumber));
+  }
+
+  userById(em: EntityManager, appId: string, id: string): Promise<UserRecord | undefined> {
+    return this.one(em, this.user(get('userById', id, appId)));
+  }
+
+  userByEmail(em: EntityManager, appId: string, emailKey: string): Promise<UserRecord | undefined> {
+    return this.one(em, this.user(get('userByEmail', appId, emailKey)));
+  }
+
+  /** By phone number; the oldest account when several share it (no per-app phone uniqueness). */
+  userByPhone(em: EntityManager, appId: string, phoneNumber: string): Promise<UserRecord | undefined> {
+    return this.one(em, this.user(get('userByPhone', appId, phoneNumber)));
+  }
+
+  userByExternalId(em: EntityManager, appId: string, externalId: string): Promise<UserRecord | undefined> {
+    return this.one(em, this.user(get('userByExternalId', appId, externalId)));
+  }
+
+  /** The login lookup: the account an already normalised email key or E.164 number names. */
+  loginLookup(em: EntityManager, appId: string, identity: { kind: 'email' | 'phone'; key: string }): Promise<UserRecord | undefined> {
+    return identity.kind === 'email' ? this.userByEmail(em, appId, identity.key) : this.userByPhone(em, appId, identity.key);
+  }
+
+  // --- sessions -------------------------------------------------------------------------------
+
+  /** A new session and its first refresh token, committed together. */
+  createSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken): Promise<void> {
+    return this.atomic(em, (function* () {
+      yield run('insertSession', session.id, session.appId, session.userId, session.scope, session.authTime, session.registrationRequired, session.createdAt, session.expiresAt, session.ip, session.userAgent);
+      yield run('insertRefreshToken', refresh.id, refresh.sessionId, refresh.tokenHash, refresh.createdAt, refresh.expiresAt);
+    })());
+  }
+
+  /** A refresh token by its hash, with its session and whether the session's user is suspended. */
+  refreshByHash(em: EntityManager, tokenHash: string): Promise<RefreshRecord | undefined> {
+    return this.one(em, this.refreshRow(tokenHash));
+  }
+
+  /**
+   * Refresh rotation, as one transaction: the presented token must be this app's, live, in a
+   * live family. Unused: claimed with `used_at is null` (of two racing calls exactly one wins),
+   * the child inserted, the family's expiry moved to the child's. Already used (or the claim
+   * lost): the same child again when it is unused and the parent was used within `graceMs`,
+   * else the family is revoked (`refresh_token_reused`).
+   */
+  rotateRefreshToken(em: EntityManager, request: RotationRequest): Promise<RotationOutcome> {
+    const self = this;
+    return this.atomic(em, (function* (): Plan<RotationOutcome> {
+      const { now, child } = request;
+      const found = yield* self.refreshRow(request.presentedHash);
+      if (!found || found.session.appId !== request.appId) return { kind: 'invalid' };
+      const { session } = found;
+      if (session.revokedAt || found.tokenExpiresAt <= now || session.expiresAt <= now) return { kind: 'invalid' };
+
+      let usedAt = found.usedAt;
+      if (!usedAt) {
+        const won = (yield run('claimRefresh', now, found.tokenId)) as number;
+        if (won === 1) {
+          yield run('insertRefreshToken', child.id, session.id, child.tokenHash, now, child.expiresAt);
+          yield run('extendSession', child.expiresAt, session.id);
+          return { kind: 'rotated', session: { ...session, expiresAt: child.expiresAt }, expiresAt: child.expiresAt, userSuspended: found.userSuspended, childIssued: true };
+        }
+        const again = yield* self.refreshRow(request.presentedHash);
+        usedAt = again?.usedAt ?? now;
+      }
+      const issued = (yield get('refreshTokenState', child.tokenHash)) as Row | undefined;
+      if (issued && issued.used_at == null && now.getTime() - usedAt.getTime() <= request.graceMs) {
+        return { kind: 'rotated', session, expiresAt: self.decode.date(issued.expires_at), userSuspended: found.userSuspended, childIssued: false };
+      }
+      yield run('revokeSession', now, 'refresh_token_reused', session.id);
+      return { kind: 'reused' };
+    })());
+  }
+
+  /** Ends a live session (logout, reuse); false when it was already ended. */
+  revokeSession(em: EntityManager, sessionId: string, now: Date, reason: string): Promise<boolean> {
+    return this.one(em, (function* () {
+      return ((yield run('revokeSession', now, reason, sessionId)) as number) === 1;
+    })());
+  }
+
+  // --- one-time codes -------------------------------------------------------------------------
+
+  /** The challenge row of a destination; `live` only when not yet consumed. */
+  otpChallenge(em: EntityManager, appId: string, destination: string, options: { live?: boolean } = {}): Promise<OtpRecord | undefined> {
+    return this.one(em, this.otp(get(options.live ? 'otpLiveByDestination' : 'otpByDestination', appId, destination)));
+  }
+
+  otpChallengeById(em: EntityManager, id: string): Promise<OtpRecord | undefined> {
+    return this.one(em, this.otp(get('otpById', id)));
+  }
+
+  /** A destination's first code. A concurrent first code for the same destination fails with UniqueConstraintViolationException. */
+  insertOtp(em: EntityManager, id: string, appId: string, destination: string, fields: OtpFields): Promise<void> {
+    return this.one(em, (function* () {
+      yield run('otpInsert', id, appId, destination, fields.channel, fields.purpose, fields.userId, fields.codeHash, fields.createdAt, fields.expiresAt);
+    })());
+  }
+
+  /** Replaces a destination's code in place unless it was (re)issued after `cooldownEdge` and is unconsumed; true when replaced. */
+  replaceOtp(em: EntityManager, id: string, cooldownEdge: Date, fields: OtpFields): Promise<boolean> {
+    return this.changedOne(em, run('otpReplace', fields.channel, fields.purpose, fields.userId, fields.codeHash, fields.createdAt, fields.expiresAt, id, cooldownEdge));
+  }
+
+  /** Counts one try of this very code (same hash, unconsumed) while under the cap; false when none is left or the code changed. */
+  countOtpTry(em: EntityManager, id: string, codeHash: string, maxAttempts: number): Promise<boolean> {
+    return this.changedOne(em, run('otpCountTry', id, codeHash, maxAttempts));
+  }
+
+  /** Consumes this very code; of two right answers racing, one gets true. */
+  consumeOtp(em: EntityManager, id: string, codeHash: string, now: Date): Promise<boolean> {
+    return this.changedOne(em, run('otpConsume', now, id, codeHash));
+  }
+
+  /** Deletes a code that could not be delivered (only if it is still that code). */
+  deleteOtp(em: EntityManager, id: string, codeHash: string): Promise<boolean> {
+    return this.changedOne(em, run('otpDelete', id, codeHash));
+  }
+
+  // --- single-use secrets ---------------------------------------------------------------------
+
+  /** Consumes a live token of this app and purpose in one conditional update; undefined when unknown, expired or already used. */
+  consumeSingleUse(em: EntityManager, purpose: SingleUseTokenPurpose, appId: string, tokenHash: string, now: Date): Promise<SingleUseRecord | undefined> {
+    const self = this;
+    return this.one(em, (function* () {
+      const row = (yield get('consumeSingleUse', now, tokenHash, purpose, appId, now)) as Row | undefined;
+      if (!row) return undefined;
+      return {
+        id: row.id as string,
+        appId: row.app_id as string,
+        userId: row.user_id as string,
+        purpose: row.purpose as SingleUseTokenPurpose,
+        data: (self.decode.json(row.data) ?? {}) as Record<string, unknown>,
+        createdAt: self.decode.date(row.created_at),
+        expiresAt: self.decode.date(row.expires_at),
+        usedAt: nullableDate(self.decode, row.used_at),
+      };
+    })());
+  }
+
+  // --- plans shared by the methods above ------------------------------------------------------
+
+  private app(row: Row): AppRecord {
+    return this.columns.app.read(row, this.decode) as unknown as AppRecord;
+  }
+
+  private *exists(name: 'checkEmail' | 'checkPhone', appId: string, key: string): Plan<{ exists: boolean; isSocial: boolean }> {
+    const row = (yield get(name, appId, key)) as Row | undefined;
+    return { exists: row !== undefined, isSocial: row !== undefined && this.decode.bool(row.is_social) };
+  }
+
+  private *user(op: ReturnType<typeof get>): Plan<UserRecord | undefined> {
+    const row = (yield op) as Row | undefined;
+    return row && (this.columns.user.read(row, this.decode) as unknown as UserRecord);
+  }
+
+  private *otp(op: ReturnType<typeof get>): Plan<OtpRecord | undefined> {
+    const row = (yield op) as Row | undefined;
+    return row && (this.columns.otp.read(row, this.decode) as unknown as OtpRecord);
+  }
+
+  private *refreshRow(tokenHash: string): Plan<RefreshRecord | undefined> {
+    const row = (yield get('refreshByHash', tokenHash)) as Row | undefined;
+    if (!row) return undefined;
+    return {
+      tokenId: row.r_id as string,
+      tokenExpiresAt: this.decode.date(row.r_expires_at),
+      usedAt: nullableDate(this.decode, row.r_used_at),
+      session: this.columns.session.read(row, this.decode) as unknown as SessionRecord,
+      userSuspended: this.decode.bool(row.u_suspended),
+    };
+  }
+
+  private changedOne(em: EntityManager, op: ReturnType<typeof run>): Promise<boolean> {
+    return this.one(em, (function* () {
+      return ((yield op) as number) === 1;
+    })());
+  }
+}
+
+interface KnexClientInfo {
+  driverName: string;
+  driver: { types: unknown };
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<void>;
+}

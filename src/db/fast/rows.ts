@@ -1,0 +1,164 @@
+import type { EntityMetadata } from '@mikro-orm/core';
+import type { ApiKeyKind, App, OtpChallenge, SingleUseTokenPurpose, User } from '../entities';
+
+/**
+ * What the prepared path returns: plain objects with the entities' property names and
+ * JavaScript types (Date, boolean, parsed JSON), never ORM entities — nothing is registered
+ * in an identity map or tracked for flush. A relation becomes its id (`app` → `appId`).
+ */
+export type UserRecord = Omit<User, 'app'> & { appId: string };
+export type AppRecord = App;
+
+export interface KeyRecord {
+  keyId: string;
+  kind: ApiKeyKind;
+  /** Revoked keys are read too, so that UNAUTHENTICATED can say `revoked_key`. */
+  revoked: boolean;
+  app: AppRecord;
+}
+
+/** The bearer check's one row: the session's state, its user's `suspended`, and the app. */
+export interface BearerSessionRecord {
+  sessionId: string;
+  userId: string;
+  revokedAt: Date | null;
+  expiresAt: Date;
+  userSuspended: boolean;
+  app: AppRecord;
+}
+
+/** A refresh token with its session (the family) and whether the session's user is suspended. */
+export interface RefreshRecord {
+  tokenId: string;
+  tokenExpiresAt: Date;
+  usedAt: Date | null;
+  session: SessionRecord;
+  userSuspended: boolean;
+}
+
+export interface SessionRecord {
+  id: string;
+  appId: string;
+  userId: string;
+  scope: string;
+  authTime: Date;
+  registrationRequired: boolean;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface NewSession {
+  id: string;
+  appId: string;
+  userId: string;
+  scope: string;
+  authTime: Date;
+  registrationRequired: boolean;
+  createdAt: Date;
+  expiresAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface NewRefreshToken {
+  id: string;
+  sessionId: string;
+  tokenHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export type OtpRecord = Omit<OtpChallenge, 'app'> & { appId: string };
+
+/** The fields a new or replacing one-time code writes (challenges.ts `fields`). */
+export interface OtpFields {
+  channel: OtpChallenge['channel'];
+  purpose: OtpChallenge['purpose'];
+  userId: string | null;
+  codeHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface SingleUseRecord {
+  id: string;
+  appId: string;
+  userId: string;
+  purpose: SingleUseTokenPurpose;
+  data: Record<string, unknown>;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
+
+export type Row = Record<string, unknown>;
+
+/** How a column's raw value becomes the property's value, per dialect. */
+export interface Decoder {
+  date(value: unknown): Date;
+  bool(value: unknown): boolean;
+  json(value: unknown): unknown;
+}
+
+export const sqliteDecoder: Decoder = {
+  // The ORM stores SQLite datetimes as epoch milliseconds (BaseSqlitePlatform.processDateProperty).
+  date: (value) => new Date(value as number),
+  bool: (value) => value === 1 || value === true,
+  json: (value) => (typeof value === 'string' ? JSON.parse(value) : value),
+};
+
+export const postgresDecoder: Decoder = {
+  // Our pg queries use pg's default type parsers (timestamptz → Date, jsonb → value), not the
+  // ORM's (which keep timestamps as strings): see executors.ts.
+  date: (value) => (value instanceof Date ? value : new Date(value as string)),
+  bool: (value) => value === true,
+  json: (value) => value,
+};
+
+export function nullableDate(decoder: Decoder, value: unknown): Date | null {
+  return value == null ? null : decoder.date(value);
+}
+
+type Kind = 'plain' | 'date' | 'bool' | 'json';
+
+export interface EntityColumns {
+  /** The select list, `alias."col" as "alias_col", …`, in property order. */
+  readonly select: string;
+  /** Reads a row selected with `select`. */
+  read(row: Row, decoder: Decoder): Record<string, unknown>;
+}
+
+/**
+ * The columns of an entity as its metadata declares them, so a hot-path read of a whole row
+ * follows the schema (a migration adding a column needs no edit here). Scalars keep their
+ * property names, a many-to-one becomes `<name>Id`. Columns come back aliased
+ * `<alias>_<column>`, so two entities can share one joined row.
+ */
+export function entityColumns(meta: EntityMetadata, alias: string): EntityColumns {
+  const columns = meta.props
+    .filter((p) => (p.kind === 'scalar' || p.kind === 'm:1') && p.persist !== false && p.fieldNames?.length === 1)
+    .map((p) => {
+      const kind: Kind =
+        p.kind === 'm:1' ? 'plain' : p.runtimeType === 'Date' ? 'date' : p.runtimeType === 'boolean' ? 'bool' : /json/i.test(String(p.type)) ? 'json' : 'plain';
+      return { field: p.fieldNames[0], key: `${alias}_${p.fieldNames[0]}`, name: p.kind === 'm:1' ? `${p.name}Id` : p.name, kind };
+    });
+  return {
+    select: columns.map((c) => `${alias}."${c.field}" as "${c.key}"`).join(', '),
+    read(row, decoder) {
+      const out: Record<string, unknown> = {};
+      for (const c of columns) {
+        const raw = row[c.key];
+        if (raw == null) out[c.name] = c.kind === 'bool' ? false : null;
+        else if (c.kind === 'date') out[c.name] = decoder.date(raw);
+        else if (c.kind === 'bool') out[c.name] = decoder.bool(raw);
+        else if (c.kind === 'json') out[c.name] = decoder.json(raw);
+        else out[c.name] = raw;
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import type { Dialect } from '../orm';
+import type { EntityColumns } from './rows';
+
+/** The entity column lists the whole-row statements select (built from the ORM's metadata). */
+export interface StatementColumns {
+  app: EntityColumns; // alias a
+  user: EntityColumns; // alias u
+  session: EntityColumns; // alias s
+  otp: EntityColumns; // alias o
+}
+
+/**
+ * Every statement of the hot path, by name: the only SQL text the prepared path runs. Written
+ * once with `?` placeholders in the SQL both dialects share (double-quoted "user", `limit`,
+ * `returning`); `forDialect` numbers the placeholders for PostgreSQL. Unqualified table names
+ * resolve through the connection's search_path (db/orm.ts sets it per pooled connection).
+ * Times are always parameters from the injected clock, never the database's now(), so the
+ * tests' shifted clock and every instance agree.
+ *
+ * The conditional updates are the same as the ORM code they replace: each claims its row
+ * with a `where … is null` (or a cap) and reports the rows it changed, so of two racing
+ * requests exactly one wins.
+ */
+export function statementTexts(c: StatementColumns) {
+  return {
+    // --- credentials on every request -------------------------------------------------------
+    /** A live API key and its app (apps.ts authenticateKey). */
+    keyWithApp: `select k.id as k_id, k.kind as k_kind, k.revoked_at as k_revoked_at, ${c.app.select} from api_key k join app a on a.id = k.app_id where k.key_hash = ? limit 1`,
+    /** The bearer check's one row: session state, the user's `suspended`, the app (sessions.ts authenticateBearer). */
+    bearerSession:
+      `select s.user_id as s_user_id, s.revoked_at as s_revoked_at, s.expires_at as s_expires_at, u.suspended as u_suspended, ${c.app.select} ` +
+      'from session s join "user" u on u.id = s.user_id join app a on a.id = s.app_id where s.id = ? limit 1',
+
+    // --- lookups ------------------------------------------------------------------------------
+    checkEmail: 'select is_social from "user" where app_id = ? and email_key = ? limit 1',
+    /** Without per-app phone uniqueness several accounts may share a number: the oldest one (users.ts findByIdentity). */
+    checkPhone: 'select is_social from "user" where app_id = ? and phone_number = ? order by id limit 1',
+    userById: `select ${c.user.select} from "user" u where u.id = ? and u.app_id = ? limit 1`,
+    userByEmail: `select ${c.user.select} from "user" u where u.app_id = ? and u.email_key = ? limit 1`,
+    userByPhone: `select ${c.user.select} from "user" u where u.app_id = ? and u.phone_number = ? order by u.id limit 1`,
+    userByExternalId: `select ${c.user.select} from "user" u where u.app_id = ? and u.external_id = ? limit 1`,
+
+    // --- sessions and refresh rotation (sessions.ts signIn / refresh) ---------------------------
+    insertSession:
+      'insert into session (id, app_id, user_id, scope, auth_time, registration_required, created_at, expires_at, revoked_at, revoked_reason, ip, user_agent) ' +
+      'values (?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?)',
+    insertRefreshToken: 'insert into refresh_token (id, session_id, token_hash, created_at, expires_at, used_at) values (?, ?, ?, ?, ?, null)',
+    refreshByHash:
+      `select r.id as r_id, r.expires_at as r_expires_at, r.used_at as r_used_at, u.suspended as u_suspended, ${c.session.select} ` +
+      'from refresh_token r join session s on s.id = r.session_id join "user" u on u.id = s.user_id where r.token_hash = ? limit 1',
+    refreshTokenState: 'select used_at, expires_at from refresh_token where token_hash = ? limit 1',
+    /** Claims a rotation: of two racing refreshes of one token exactly one changes the row. */
+    claimRefresh: 'update refresh_token set used_at = ? where id = ? and used_at is null',
+    extendSession: 'update session set expires_at = ? where id = ?',
+    revokeSession: 'update session set revoked_at = ?, revoked_reason = ? where id = ? and revoked_at is null',
+
+    // --- one-time codes (otp/challenges.ts) ------------------------------------------------------
+    otpByDestination: `select ${c.otp.select} from otp_challenge o where o.app_id = ? and o.destination = ? limit 1`,
+    otpLiveByDestination: `select ${c.otp.select} from otp_challenge o where o.app_id = ? and o.destination = ? and o.consumed_at is null limit 1`,
+    otpById: `select ${c.otp.select} from otp_challenge o where o.id = ? limit 1`,
+    otpInsert:
+      'insert into otp_challenge (id, app_id, destination, channel, purpose, user_id, code_hash, attempts, created_at, expires_at, consumed_at) ' +
+      'values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, null)',
+    /** Replaces the previous code unless another request did so within the cooldown. */
+    otpReplace:
+      'update otp_challenge set channel = ?, purpose = ?, user_id = ?, code_hash = ?, attempts = 0, created_at = ?, expires_at = ?, consumed_at = null ' +
+      'where id = ? and (created_at <= ? or consumed_at is not null)',
+    /** Counts a try before any comparison; the cap holds however many race. */
+    otpCountTry: 'update otp_challenge set attempts = attempts + 1 where id = ? and code_hash = ? and consumed_at is null and attempts < ?',
+    otpConsume: 'update otp_challenge set consumed_at = ? where id = ? and code_hash = ? and consumed_at is null',
+    otpDelete: 'delete from otp_challenge where id = ? and code_hash = ?',
+
+    // --- single-use secrets (single-use-tokens.ts consume) ----------------------------------------
+    /** Consumes a live token in one statement: unknown, expired and used tokens change no row. */
+    consumeSingleUse:
+      'update single_use_token set used_at = ? where token_hash = ? and purpose = ? and app_id = ? and used_at is null and expires_at > ? ' +
+      'returning id, app_id, user_id, purpose, data, created_at, expires_at, used_at',
+  };
+}
+
+export type StatementName = keyof ReturnType<typeof statementTexts>;
+export type StatementTexts = Record<StatementName, string>;
+
+/** The text a dialect runs: `?` placeholders become `$1, $2, …` for PostgreSQL. */
+export function forDialect(texts: StatementTexts, dialect: Dialect): StatementTexts {
+  if (dialect === 'sqlite') return texts;
+  const out = {} as StatementTexts;
+  for (const [name, sql] of Object.entries(texts) as [StatementName, string][]) {
+    let n = 0;
+    out[name] = sql.replace(/\?/g, () => `$${++n}`);
+  }
+  return out;
+}

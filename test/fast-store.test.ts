@@ -1,0 +1,362 @@
+import { UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@mikro-orm/core';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAppSettings } from '../src/config/app-settings';
+import { ApiKey, OtpChallenge, RefreshToken, Session, SingleUseToken, User, type App } from '../src/db/entities';
+import { HotStore, type OtpFields } from '../src/db/fast';
+import { migrate, openOrm } from '../src/db/orm';
+import { AppService } from '../src/identity/apps';
+import { systemClock } from '../src/identity/clock';
+import { newId, sha256 } from '../src/identity/secrets';
+import { UserService, type Tenant } from '../src/identity/users';
+import { dropSchema, TEST_DATABASE_URL } from './helpers/gateway';
+
+/**
+ * The prepared hot path (src/db/fast) against real storage: a SQLite file, or in the
+ * PostgreSQL pass a fresh schema. Each statement is checked for the same answers and the
+ * same conditional-update semantics as the ORM code it replaces, and the store and the ORM
+ * are checked to see the same rows inside one transaction.
+ */
+const DIALECT = TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite';
+let orm: MikroORM;
+let store: HotStore;
+let tenant: Tenant;
+let otherTenant: Tenant;
+let keys: { publishable: string; secret: string; secretId: string };
+const users = new UserService(systemClock);
+const cleanups: (() => Promise<void> | void)[] = [];
+let seq = 0;
+const unique = () => `${Date.now().toString(36)}${++seq}`;
+const fork = (): EntityManager => orm.em.fork();
+const later = (ms: number, from = new Date()) => new Date(from.getTime() + ms);
+
+let databaseUrl: string;
+
+beforeAll(async () => {
+  if (TEST_DATABASE_URL) {
+    const url = new URL(TEST_DATABASE_URL);
+    url.searchParams.set('schema', `gh_${randomBytes(6).toString('hex')}`);
+    databaseUrl = url.toString();
+    cleanups.push(() => dropSchema(databaseUrl));
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-fast-'));
+    databaseUrl = `sqlite:${join(dir, 'fast.db')}`;
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  }
+  orm = await openOrm({ databaseUrl });
+  cleanups.push(() => orm.close(true));
+  await migrate(orm);
+  store = HotStore.of(orm.em);
+  const apps = new AppService(systemClock);
+  const made = await apps.createApp(fork(), 'Fast', { otpLength: 6 });
+  const other = await apps.createApp(fork(), 'Other');
+  tenant = { app: made.app, settings: readAppSettings(made.app.settings) };
+  otherTenant = { app: other.app, settings: readAppSettings(other.app.settings) };
+  keys = { publishable: made.publishable.key, secret: made.secret.key, secretId: made.secret.id };
+});
+afterAll(async () => {
+  for (const step of cleanups.reverse()) await step();
+});
+
+async function newUser(data: Partial<{ email: string; phoneNumber: string; externalId: string; isSocial: boolean; suspended: boolean }> = {}, t = tenant): Promise<User> {
+  const em = fork();
+  const user = await users.create(em, t, { email: data.email ?? `u-${unique()}@example.com`, phoneNumber: data.phoneNumber, externalId: data.externalId, firstName: 'Ada', lastName: 'Lovelace' });
+  if (data.isSocial !== undefined || data.suspended !== undefined) {
+    user.isSocial = data.isSocial ?? false;
+    user.suspended = data.suspended ?? false;
+    await em.flush();
+  }
+  return user;
+}
+
+async function newSession(user: User, t = tenant, expiresAt = later(3600_000)) {
+  const now = new Date();
+  const session = { id: newId(), appId: t.app.id, userId: user.id, scope: 'openid', authTime: now, registrationRequired: false, createdAt: now, expiresAt, ip: '127.0.0.1', userAgent: 'test' };
+  const token = `rt_${unique()}`;
+  await store.createSession(fork(), session, { id: newId(), sessionId: session.id, tokenHash: sha256(token), createdAt: now, expiresAt });
+  return { session, token };
+}
+
+describe(`the prepared hot path (${DIALECT})`, () => {
+  it('is one store per ORM', () => {
+    expect(HotStore.of(fork())).toBe(store);
+  });
+
+  it('finds a live API key with its app (settings parsed, dates as Dates), and not a revoked or unknown one', async () => {
+    const found = await store.keyWithApp(fork(), sha256(keys.publishable));
+    expect(found).toMatchObject({ kind: 'publishable', app: { id: tenant.app.id, name: 'Fast' } });
+    expect(found!.app.settings).toEqual(tenant.app.settings);
+    expect(found!.app.updatedAt).toBeInstanceOf(Date);
+    expect(found!.app.updatedAt.getTime()).toBe(tenant.app.updatedAt.getTime());
+    expect(await store.keyWithApp(fork(), sha256('pk_nope'))).toBeUndefined();
+
+    const em = fork();
+    const key = await em.findOneOrFail(ApiKey, { id: keys.secretId });
+    expect((await store.keyWithApp(fork(), sha256(keys.secret)))?.keyId).toBe(keys.secretId);
+    key.revokedAt = new Date();
+    await em.flush();
+    expect(await store.keyWithApp(fork(), sha256(keys.secret))).toBeUndefined();
+  });
+
+  it('answers the bearer check: session state, the user’s suspended flag and the app in one row', async () => {
+    const user = await newUser();
+    const { session } = await newSession(user);
+    const row = await store.bearerSession(fork(), session.id);
+    expect(row).toMatchObject({ sessionId: session.id, userId: user.id, revokedAt: null, userSuspended: false, app: { id: tenant.app.id } });
+    expect(row!.expiresAt.getTime()).toBe(session.expiresAt.getTime());
+
+    expect(await store.revokeSession(fork(), session.id, new Date(), 'logout')).toBe(true);
+    expect(await store.revokeSession(fork(), session.id, new Date(), 'logout')).toBe(false);
+    expect((await store.bearerSession(fork(), session.id))!.revokedAt).toBeInstanceOf(Date);
+    const em = fork();
+    (await em.findOneOrFail(User, { id: user.id })).suspended = true;
+    await em.flush();
+    expect((await store.bearerSession(fork(), session.id))!.userSuspended).toBe(true);
+    expect(await store.bearerSession(fork(), newId())).toBeUndefined();
+  });
+
+  it('checks an email and a phone number: exists and isSocial, per app; the oldest account of a shared number', async () => {
+    const social = await newUser({ isSocial: true });
+    const phone = `+4479111${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}`;
+    await newUser({ phoneNumber: phone });
+    expect(await store.checkEmail(fork(), tenant.app.id, social.emailKey!)).toEqual({ exists: true, isSocial: true });
+    expect(await store.checkEmail(fork(), otherTenant.app.id, social.emailKey!)).toEqual({ exists: false, isSocial: false });
+    expect(await store.checkEmail(fork(), tenant.app.id, `none-${unique()}@example.com`)).toEqual({ exists: false, isSocial: false });
+    expect(await store.checkPhoneNumber(fork(), tenant.app.id, phone)).toEqual({ exists: true, isSocial: false });
+    expect(await store.checkPhoneNumber(fork(), otherTenant.app.id, phone)).toEqual({ exists: false, isSocial: false });
+  });
+
+  it('reads a user by id, email, phone and externalId as a plain object with exactly what the ORM hydrates', async () => {
+    const phone = `+4479222${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}`;
+    const user = await newUser({ phoneNumber: phone, externalId: `ext-${unique()}` });
+    const entity = await fork().findOneOrFail(User, { id: user.id });
+    const { app, ...fields } = entity as User & { app: App };
+    const expected = { ...fields, appId: app.id };
+    for (const found of [
+      await store.userById(fork(), tenant.app.id, user.id),
+      await store.userByEmail(fork(), tenant.app.id, user.emailKey!),
+      await store.userByPhone(fork(), tenant.app.id, phone),
+      await store.userByExternalId(fork(), tenant.app.id, user.externalId!),
+      await store.loginLookup(fork(), tenant.app.id, { kind: 'email', key: user.emailKey! }),
+      await store.loginLookup(fork(), tenant.app.id, { kind: 'phone', key: phone }),
+    ]) {
+      expect(found).toEqual(expected);
+      expect(found).not.toBeInstanceOf(User);
+    }
+    expect(await store.userById(fork(), otherTenant.app.id, user.id)).toBeUndefined();
+  });
+
+  it('creates a session and its refresh token together, as the ORM reads them', async () => {
+    const user = await newUser();
+    const { session, token } = await newSession(user);
+    const em = fork();
+    const read = await em.findOneOrFail(Session, { id: session.id });
+    expect(read.user.id).toBe(user.id);
+    expect(read.expiresAt.getTime()).toBe(session.expiresAt.getTime());
+    expect(read.registrationRequired).toBe(false);
+    expect((await em.findOneOrFail(RefreshToken, { tokenHash: sha256(token) })).usedAt).toBeNull();
+
+    // A failing second insert (the same token hash) leaves no half-written session behind.
+    const twin = { ...session, id: newId() };
+    await expect(
+      store.createSession(fork(), twin, { id: newId(), sessionId: twin.id, tokenHash: sha256(token), createdAt: new Date(), expiresAt: session.expiresAt }),
+    ).rejects.toBeInstanceOf(UniqueConstraintViolationException);
+    expect(await fork().findOne(Session, { id: twin.id })).toBeNull();
+  });
+
+  describe('refresh rotation', () => {
+    const rotate = (presented: string, child: string, now = new Date(), appId = tenant.app.id) =>
+      store.rotateRefreshToken(fork(), {
+        appId,
+        presentedHash: sha256(presented),
+        child: { id: newId(), sessionId: '', tokenHash: sha256(child), createdAt: now, expiresAt: later(7200_000, now) },
+        now,
+        graceMs: 10_000,
+      });
+
+    it('rotates once, gives the same child again within the grace interval, then revokes the family on reuse', async () => {
+      const { session, token } = await newSession(await newUser());
+      const first = await rotate(token, `${token}-child`);
+      expect(first).toMatchObject({ kind: 'rotated', childIssued: true, session: { id: session.id } });
+      const em = fork();
+      expect((await em.findOneOrFail(RefreshToken, { tokenHash: sha256(token) })).usedAt).toBeInstanceOf(Date);
+      expect((await em.findOneOrFail(RefreshToken, { tokenHash: sha256(`${token}-child`) })).usedAt).toBeNull();
+      expect((await em.findOneOrFail(Session, { id: session.id })).expiresAt.getTime()).toBe((first as { expiresAt: Date }).expiresAt.getTime());
+
+      const again = await rotate(token, `${token}-child`);
+      expect(again).toMatchObject({ kind: 'rotated', childIssued: false });
+      expect((again as { expiresAt: Date }).expiresAt.getTime()).toBe((first as { expiresAt: Date }).expiresAt.getTime());
+
+      expect(await rotate(token, `${token}-child`, later(11_000))).toEqual({ kind: 'reused' });
+      const revoked = await fork().findOneOrFail(Session, { id: session.id });
+      expect(revoked.revokedReason).toBe('refresh_token_reused');
+      expect(await rotate(`${token}-child`, `${token}-grandchild`)).toEqual({ kind: 'invalid' });
+    });
+
+    it('refuses another app’s token, an expired token and an unknown one', async () => {
+      const { token } = await newSession(await newUser(), tenant, later(1000));
+      expect(await rotate(token, `${token}-c`, new Date(), otherTenant.app.id)).toEqual({ kind: 'invalid' });
+      expect(await rotate(token, `${token}-c`, later(2000))).toEqual({ kind: 'invalid' });
+      expect(await rotate('rt_unknown', 'rt_unknown-c')).toEqual({ kind: 'invalid' });
+    });
+
+    it('lets exactly one of several concurrent rotations issue the child', async () => {
+      const { token } = await newSession(await newUser());
+      const outcomes = await Promise.all(Array.from({ length: 6 }, () => rotate(token, `${token}-child`)));
+      expect(outcomes.every((o) => o.kind === 'rotated')).toBe(true);
+      expect(outcomes.filter((o) => o.kind === 'rotated' && o.childIssued)).toHaveLength(1);
+      expect(await fork().count(RefreshToken, { tokenHash: sha256(`${token}-child`) })).toBe(1);
+    });
+  });
+
+  describe('one-time codes: the same conditional updates as otp/challenges.ts', () => {
+    const fields = (codeHash: string, createdAt = new Date()): OtpFields => ({
+      channel: 'EMAIL',
+      purpose: 'LOGIN',
+      userId: null,
+      codeHash,
+      createdAt,
+      expiresAt: later(600_000, createdAt),
+    });
+
+    it('issues one row per destination, replaces it only after the cooldown, counts tries up to the cap, consumes once', async () => {
+      const destination = `otp-${unique()}@example.com`;
+      const id = newId();
+      const issuedAt = new Date(Date.now() - 1000);
+      await store.insertOtp(fork(), id, tenant.app.id, destination, fields('h1', issuedAt));
+      await expect(store.insertOtp(fork(), newId(), tenant.app.id, destination, fields('h1'))).rejects.toBeInstanceOf(UniqueConstraintViolationException);
+
+      const row = await store.otpChallenge(fork(), tenant.app.id, destination);
+      const entity = await fork().findOneOrFail(OtpChallenge, { id });
+      expect(row).toMatchObject({ id, appId: tenant.app.id, destination, channel: 'EMAIL', purpose: 'LOGIN', userId: null, codeHash: 'h1', attempts: 0, consumedAt: null });
+      expect(row!.createdAt.getTime()).toBe(entity.createdAt.getTime());
+
+      // The cooldown edge is before the code was issued: not replaced; after it: replaced.
+      expect(await store.replaceOtp(fork(), id, new Date(issuedAt.getTime() - 1), fields('h2'))).toBe(false);
+      expect(await store.replaceOtp(fork(), id, new Date(), fields('h2'))).toBe(true);
+      expect((await store.otpChallengeById(fork(), id))!.codeHash).toBe('h2');
+
+      expect(await store.countOtpTry(fork(), id, 'h1', 5)).toBe(false); // the replaced code
+      const tries = await Promise.all(Array.from({ length: 8 }, () => store.countOtpTry(fork(), id, 'h2', 5)));
+      expect(tries.filter(Boolean)).toHaveLength(5);
+      expect((await store.otpChallengeById(fork(), id))!.attempts).toBe(5);
+
+      const consumed = await Promise.all([1, 2, 3].map(() => store.consumeOtp(fork(), id, 'h2', new Date())));
+      expect(consumed.filter(Boolean)).toHaveLength(1);
+      expect(await store.otpChallenge(fork(), tenant.app.id, destination, { live: true })).toBeUndefined();
+      expect((await store.otpChallenge(fork(), tenant.app.id, destination))!.consumedAt).toBeInstanceOf(Date);
+      // A consumed code may be replaced at once (a new code after sign-in).
+      expect(await store.replaceOtp(fork(), id, new Date(0), fields('h3'))).toBe(true);
+      expect(await store.deleteOtp(fork(), id, 'h2')).toBe(false);
+      expect(await store.deleteOtp(fork(), id, 'h3')).toBe(true);
+      expect(await fork().findOne(OtpChallenge, { id })).toBeNull();
+    });
+  });
+
+  it('consumes a single-use token once, and never an expired one or one of another purpose or app', async () => {
+    const user = await newUser();
+    const em = fork();
+    const make = (purpose: 'password_reset' | 'login_ticket', expiresAt: Date) => {
+      const token = `lt_${unique()}`;
+      em.create(SingleUseToken, { id: newId(), app: tenant.app.id, user: user.id, purpose, tokenHash: sha256(token), data: { registrationRequired: true }, createdAt: new Date(), expiresAt, usedAt: null });
+      return token;
+    };
+    const live = make('login_ticket', later(60_000));
+    const expired = make('login_ticket', later(-1000));
+    await em.flush();
+    const now = new Date();
+    expect(await store.consumeSingleUse(fork(), 'password_reset', tenant.app.id, sha256(live), now)).toBeUndefined();
+    expect(await store.consumeSingleUse(fork(), 'login_ticket', otherTenant.app.id, sha256(live), now)).toBeUndefined();
+    expect(await store.consumeSingleUse(fork(), 'login_ticket', tenant.app.id, sha256(expired), now)).toBeUndefined();
+    const outcomes = await Promise.all([1, 2, 3].map(() => store.consumeSingleUse(fork(), 'login_ticket', tenant.app.id, sha256(live), now)));
+    const won = outcomes.filter(Boolean);
+    expect(won).toHaveLength(1);
+    expect(won[0]).toMatchObject({ userId: user.id, appId: tenant.app.id, purpose: 'login_ticket', data: { registrationRequired: true } });
+    expect(won[0]!.usedAt!.getTime()).toBe(now.getTime());
+  });
+
+  describe('one transaction, two doors (issue 13 must-show)', () => {
+    it('inside one em.transactional, a row the ORM wrote is read by the prepared path and vice versa', async () => {
+      const address = `tx-${unique()}@example.com`;
+      await fork().transactional(async (tx) => {
+        // ORM → prepared path: a user inserted (flushed, not committed) is seen by the store.
+        const user = await users.create(tx, tenant, { email: address });
+        expect(await store.checkEmail(tx, tenant.app.id, user.emailKey!)).toEqual({ exists: true, isSocial: false });
+        expect((await store.userById(tx, tenant.app.id, user.id))?.email).toBe(user.email);
+
+        // Prepared path → ORM: a session the store wrote is found by the ORM in the same transaction.
+        const now = new Date();
+        const sessionId = newId();
+        await store.createSession(tx, { id: sessionId, appId: tenant.app.id, userId: user.id, scope: 'openid', authTime: now, registrationRequired: true, createdAt: now, expiresAt: later(60_000), ip: null, userAgent: null }, {
+          id: newId(), sessionId, tokenHash: sha256(`rt_${unique()}`), createdAt: now, expiresAt: later(60_000),
+        });
+        const session = await tx.findOneOrFail(Session, { id: sessionId });
+        expect(session.registrationRequired).toBe(true);
+
+        // An ORM update of a row, then the store's read of it: no stale read.
+        user.isSocial = true;
+        await tx.flush();
+        expect(await store.checkEmail(tx, tenant.app.id, user.emailKey!)).toEqual({ exists: true, isSocial: true });
+      });
+      expect(await store.checkEmail(fork(), tenant.app.id, address)).toEqual({ exists: true, isSocial: true });
+    });
+
+    it('works when an ORM’s very first prepared statement runs inside a transaction', async () => {
+      // A second ORM on the same storage: its store has not touched a connection yet.
+      const second = await openOrm({ databaseUrl });
+      try {
+        const address = `first-${unique()}@example.com`;
+        const seen = await second.em.fork().transactional(async (tx) => {
+          await users.create(tx, tenant, { email: address });
+          return HotStore.of(tx).checkEmail(tx, tenant.app.id, address);
+        });
+        expect(seen).toEqual({ exists: true, isSocial: false });
+      } finally {
+        await second.close(true);
+      }
+    });
+
+    it('rolls back the prepared path’s writes with the transaction they ran in', async () => {
+      const user = await newUser();
+      const sessionId = newId();
+      const now = new Date();
+      await expect(
+        fork().transactional(async (tx) => {
+          await store.createSession(tx, { id: sessionId, appId: tenant.app.id, userId: user.id, scope: 'openid', authTime: now, registrationRequired: false, createdAt: now, expiresAt: later(60_000), ip: null, userAgent: null }, {
+            id: newId(), sessionId, tokenHash: sha256(`rt_${unique()}`), createdAt: now, expiresAt: later(60_000),
+          });
+          expect(await store.bearerSession(tx, sessionId)).toBeDefined();
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(await store.bearerSession(fork(), sessionId)).toBeUndefined();
+      expect(await fork().findOne(Session, { id: sessionId })).toBeNull();
+    });
+
+    it('never lets another request’s statement join an open transaction: its write survives that transaction’s rollback', async () => {
+      const user = await newUser();
+      const { session } = await newSession(user);
+      const address = `tx-${unique()}@example.com`;
+      let outside: Promise<unknown> | undefined;
+      await expect(
+        fork().transactional(async (tx) => {
+          await users.create(tx, tenant, { email: address });
+          // Another request (its own em, no transaction) reads and writes meanwhile.
+          outside = Promise.all([
+            store.checkEmail(fork(), tenant.app.id, address),
+            store.revokeSession(fork(), session.id, new Date(), 'logout'),
+          ]);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      // The other request never saw the uncommitted user, and its revocation is committed.
+      expect(await outside).toEqual([{ exists: false, isSocial: false }, true]);
+      expect(await store.checkEmail(fork(), tenant.app.id, address)).toEqual({ exists: false, isSocial: false });
+      expect((await fork().findOneOrFail(Session, { id: session.id })).revokedReason).toBe('logout');
+    });
+  });
+});
