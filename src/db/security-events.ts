@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { HotStore } from './fast';
 
 /** A security_event row as written (identity/events.ts builds it). */
 export interface SecurityEventRow {
@@ -12,15 +13,10 @@ export interface SecurityEventRow {
 }
 
 /**
- * The one statement that records a security event outside a flush: one insert, in `em`'s
- * transaction when there is one. Login failures and lockouts (the hot path) use it; kept here,
- * beside the other storage statements, so it can become a prepared statement with them.
+ * The one statement that records a security event outside a flush: one prepared insert
+ * (db/fast), in `em`'s transaction when there is one. Failed logins and lockouts — the hot
+ * path — use it.
  */
 export async function insertSecurityEvent(em: EntityManager, row: SecurityEventRow): Promise<void> {
-  await em.getConnection().execute(
-    'insert into security_event (id, app_id, type, user_id, ip, at, detail) values (?, ?, ?, ?, ?, ?, ?)',
-    [row.id, row.appId, row.type, row.userId, row.ip, em.getPlatform().processDateProperty(row.at), JSON.stringify(row.detail)],
-    'run',
-    em.getTransactionContext(),
-  );
+  await HotStore.of(em).insertSecurityEvent(em, { ...row, detail: JSON.stringify(row.detail) });
 }
