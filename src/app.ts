@@ -93,7 +93,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   // event of an app with a webhookUrl is put on the outbox in the event's transaction.
   const events = new SecurityEvents(clock);
   events.sink = new WebhookOutbox();
-  for (const service of [sessions, login, registration, codeRegistration, credentials, passwordReset]) service.events = events;
+  for (const service of [sessions, login, otp, registration, codeRegistration, credentials, passwordReset]) service.events = events;
   const lifecycle = {
     contacts: new ContactChangeService(clock, users, challenges, courier, events, logger),
     accounts: new AccountLifecycle(clock, users, sessions, hasher, challenges, loginLimiters.account, events, new Erasure(clock, events)),

@@ -18,6 +18,7 @@ import {
   SET_USER_CONTACT,
   SUSPEND_USER,
 } from './helpers/lifecycle-documents';
+import { REQUEST_OTP, VALIDATE_OTP } from './helpers/otp-documents';
 import { CHANGE_PASSWORD, LOGIN, REFRESH, REGISTER } from './helpers/session-documents';
 
 /**
@@ -88,6 +89,11 @@ describe('security events and webhooks (SPEC §4.10)', () => {
     expect((await run(frontend, LOGIN, { input: { email: address, password: 'not the password' } })).code).toBe('INVALID_CREDENTIALS');
     const session = (await run(frontend, LOGIN, { input: { email: address, password: PASSWORD } })).data!.login;
     expect((await run(frontend, LOGIN, { input: { email: email('nobody'), password: 'whatever it is' } })).code).toBe('INVALID_CREDENTIALS');
+    // a wrong code, then the right one (sign-in by code)
+    expect((await run(frontend, REQUEST_OTP, { input: { email: address, purpose: 'LOGIN' } })).errors).toEqual([]);
+    const loginCode = smtp.codeFor(address);
+    expect((await run(frontend, VALIDATE_OTP, { input: { email: address, code: loginCode === '000000' ? '111111' : '000000' } })).code).toBe('INVALID_OTP');
+    expect((await run(frontend, VALIDATE_OTP, { input: { email: address, code: loginCode } })).errors).toEqual([]);
     // password change, then a reset
     expect((await run(bearer(session.accessToken), CHANGE_PASSWORD, { currentPassword: PASSWORD, newPassword: 'events password 2' })).errors).toEqual([]);
     const reset = await run(partner, gql`mutation($e: String!) { requestPasswordReset(input: { email: $e, sendEmail: false }) { verificationString } }`, { e: address });
@@ -118,8 +124,8 @@ describe('security events and webhooks (SPEC §4.10)', () => {
     const adaEvents = await allEvents(partner, { userId: ada.user.id });
     expect(countByType(adaEvents)).toEqual({
       'user.signed_up': 1,
-      'login.succeeded': 3,
-      'login.failed': 1,
+      'login.succeeded': 4,
+      'login.failed': 2,
       'password.changed': 1,
       'password.reset': 1,
       'email.changed': 1,
@@ -135,7 +141,10 @@ describe('security events and webhooks (SPEC §4.10)', () => {
     const everything = await allEvents(partner);
     expect(everything.filter((e) => e.userId === null)).toMatchObject([{ type: 'login.failed', detail: { reason: 'invalid_credentials' } }]);
     expect(adaEvents.find((e) => e.type === 'user.suspended')!.detail).toEqual({ by: 'partner', reason: 'manual review' });
-    expect(adaEvents.find((e) => e.type === 'login.failed')!.ip).toBe('127.0.0.1');
+    expect(adaEvents.filter((e) => e.type === 'login.failed').map((e) => [e.detail.reason, e.ip])).toEqual([
+      ['invalid_credentials', '127.0.0.1'],
+      ['invalid_code', '127.0.0.1'],
+    ]);
     // nothing secret or contact-like in any event
     expect(JSON.stringify(everything)).not.toMatch(/@example\.com|\+3579947|rt_|prt_|\$argon2/);
     // filters: by type and by time
