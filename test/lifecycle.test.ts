@@ -214,6 +214,7 @@ describe('sessions (SPEC §4.10)', () => {
     const stranger = await signUp(email());
     const foreign = (await run(bearer(stranger.accessToken), SESSIONS)).data!.sessions[0].id;
     expect((await run(bearer(second.accessToken), REVOKE_SESSION, { id: foreign })).errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+    expect((await run(bearer(second.accessToken), REVOKE_SESSION, { id: 'not-a-session-id' })).errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
     expect((await run(bearer(stranger.accessToken), ME)).errors).toEqual([]);
   });
 

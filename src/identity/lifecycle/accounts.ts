@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { ContactChange, OtpChallenge, Session, User } from '../../db/entities';
 import { AppError, badInput } from '../../errors';
+import { isUuid } from '../apps';
 import type { Clock } from '../clock';
 import type { SecurityEvents } from '../events';
 import { accountLimitKey } from '../login';
@@ -82,6 +83,7 @@ export class AccountLifecycle {
 
   /** `revokeSession(id)`: one of the customer's own live sessions (the current one too: that is a logout). */
   async revokeSession(em: EntityManager, userId: string, sessionId: string): Promise<void> {
+    if (!isUuid(sessionId)) throw badInput('id', 'no live session of yours has this id');
     const ended = await em.nativeUpdate(Session, { id: sessionId, user: userId, revokedAt: null }, { revokedAt: this.clock.now(), revokedReason: 'revoked_by_user' });
     if (ended !== 1) throw badInput('id', 'no live session of yours has this id');
   }

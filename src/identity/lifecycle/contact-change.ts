@@ -130,15 +130,18 @@ export class ContactChangeService {
     try {
       return await inTransaction(em, async () => {
         const user = await this.users.requireById(em, tenant, userId);
+        // An event only for what changes (the address, or whether it counts as verified).
         if (email) {
+          const same = user.emailKey === email.key && user.emailVerified === input.verified;
           const old = this.apply(user, tenant, 'email', email.email, email.key, input.verified);
           await this.retireOldAddress(em, tenant, user, 'email', old);
-          this.events.stage(em, tenant, { type: 'email.changed', userId, ip, detail: { by: 'partner', verified: input.verified } });
+          if (!same) this.events.stage(em, tenant, { type: 'email.changed', userId, ip, detail: { by: 'partner', verified: input.verified } });
         }
         if (phone) {
+          const same = user.phoneNumber === phone && user.phoneVerified === input.verified;
           const old = this.apply(user, tenant, 'phone', phone, phone, input.verified);
           await this.retireOldAddress(em, tenant, user, 'phone', old);
-          this.events.stage(em, tenant, { type: 'phone.changed', userId, ip, detail: { by: 'partner', verified: input.verified } });
+          if (!same) this.events.stage(em, tenant, { type: 'phone.changed', userId, ip, detail: { by: 'partner', verified: input.verified } });
         }
         const kinds: ContactKind[] = [...(email ? (['email'] as const) : []), ...(phone ? (['phone'] as const) : [])];
         await em.nativeDelete(ContactChange, { user: userId, kind: { $in: kinds } });

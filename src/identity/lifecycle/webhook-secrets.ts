@@ -26,9 +26,11 @@ export class WebhookSecrets {
   async rotate(em: EntityManager, appId: string): Promise<string> {
     const secret = PREFIX + randomSecret(32);
     const key = await this.secrets.get(em, WEBHOOK_SECRET_KEY);
-    const fork = em.fork();
-    await fork.nativeDelete(AppWebhookSecret, { appId });
-    await fork.insert(AppWebhookSecret, { appId, secretEncrypted: encrypt(key, secret, appId), createdAt: this.clock.now() });
+    // One transaction: the old secret never goes without the new one in its place.
+    await em.fork().transactional(async (tx) => {
+      await tx.nativeDelete(AppWebhookSecret, { appId });
+      await tx.insert(AppWebhookSecret, { appId, secretEncrypted: encrypt(key, secret, appId), createdAt: this.clock.now() });
+    });
     return secret;
   }
 
