@@ -19,6 +19,7 @@ import { createLimiter, memoryLimiterFactory, CallLimiter, RedisLink } from './i
 import { RegistrationService } from './identity/registration';
 import { ServerSecrets } from './identity/server-secrets';
 import { SessionService } from './identity/sessions';
+import { FacebookVerifier, IdTokenVerifier, OidcClients, SecretBox, SocialAccounts, SocialSignInService } from './identity/social';
 import { JwtService } from './identity/tokens/jwt';
 import { SigningKeys } from './identity/tokens/signing-keys';
 import { UserService } from './identity/users';
@@ -33,6 +34,7 @@ import { createHttpServer } from './server/http';
 import { PUBLIC_CORS, sendJson } from './server/http-util';
 import { createMetrics, metricsRoute } from './server/metrics';
 import { oauthRoutes } from './server/oauth';
+import { oauthCallbackRoutes } from './server/oauth-callback';
 import { playgroundRoutes, withPlayground } from './server/playground';
 import type { Services } from './services';
 
@@ -99,6 +101,23 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     accounts: new AccountLifecycle(clock, users, sessions, hasher, challenges, loginLimiters.account, events, new Erasure(clock, events)),
     webhookSecrets: new WebhookSecrets(clock, secrets),
   };
+  // Social sign-in (SPEC §4.9): provider client secrets sealed at rest, tokens verified with jose / openid-client.
+  const secretBox = new SecretBox(secrets);
+  apps.secretBox = secretBox;
+  const oidcClients = new OidcClients(clock, secretBox);
+  const socialAccounts = new SocialAccounts(clock, users);
+  socialAccounts.events = events;
+  const social = new SocialSignInService(
+    clock,
+    new IdTokenVerifier(clock, (em, provider) => oidcClients.jwksUri(em, provider)),
+    new FacebookVerifier(clock),
+    oidcClients,
+    secretBox,
+    socialAccounts,
+    sessions,
+    singleUse,
+    () => config.publicUrl,
+  );
   return {
     config,
     clock,
@@ -123,6 +142,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     legal: new LegalService(users, clock),
     events,
     lifecycle,
+    social,
   };
 }
 
@@ -144,6 +164,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     'GET /metrics': metricsRoute(services),
     ...playgroundRoutes(),
+    // Social sign-in's web redirect flow returns here (SPEC §4.9).
+    ...oauthCallbackRoutes(services),
     // Public documents: any page may read them (a SPA verifies an ID token itself), so `*`.
     'GET /.well-known/jwks.json': async (_req, res) =>
       sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300', ...PUBLIC_CORS }),

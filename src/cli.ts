@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { createGateway, createServices } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
+import { withoutSecrets } from './config/social-providers';
 import { migrate, openOrm } from './db/orm';
 import { AppError } from './errors';
 import { AppDirectory } from './identity/app-directory';
@@ -169,7 +170,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
           // The first webhookUrl gets a signing secret, shown here once (SPEC §4.10).
           return { settings: next, webhookSecret: next.webhookUrl ? await s.lifecycle.webhookSecrets.ensure(s.orm.em.fork(), positionals[0]) : null };
         });
-        out(JSON.stringify(settings, null, 2));
+        out(JSON.stringify(withoutSecrets(settings), null, 2));
         if (webhookSecret) process.stderr.write(`Webhook signing secret (shown only this once): ${webhookSecret}\n`);
         return 0;
       }

@@ -25,6 +25,11 @@ export const ERROR_CODES = {
   NO_TOKEN_ALLOWED: 'Client-side calls must not carry a key or token',
   METHOD_DISABLED: 'This sign-up or sign-in method is turned off for this app',
   QUERY_TOO_COMPLEX: 'The query is too deep, too costly or has too many aliases',
+  INVALID_ID_TOKEN: 'The provider token was refused',
+  LINK_REQUIRED: 'An account with this email or phone number exists: sign in to it, then link this provider with linkIdentity',
+  LAST_CREDENTIAL: 'This is the last way to sign in to the account; add a password or another provider first',
+  /** Extra code (not in SPEC §5): linkIdentity with a provider account that another account of this app holds. */
+  IDENTITY_TAKEN: 'This provider account is already linked to another account',
   /** Extra code (not in SPEC §5): a code or link could not be delivered; nothing was half-made. */
   DELIVERY_FAILED: 'The message could not be delivered; try again later',
   INTERNAL: 'Internal error',

@@ -25,6 +25,7 @@ export function createLogger(level: string, destination: pino.DestinationStream 
         paths: [
           'password', '*.password', 'newPassword', 'currentPassword', 'code', '*.code', 'token', '*.token',
           'refreshToken', '*.refreshToken', 'accessToken', 'apiKey', 'secretKey', 'publishableKey',
+          'idToken', '*.idToken', 'clientSecret', '*.clientSecret', 'codeVerifier', 'nonce',
           'headers.authorization', 'headers["x-api-key"]', 'req.headers.authorization', 'req.headers["x-api-key"]',
         ],
         censor: '[redacted]',

@@ -13,6 +13,7 @@ import type { PasswordHasher } from './identity/passwords/hasher';
 import type { RegistrationService } from './identity/registration';
 import type { ServerSecrets } from './identity/server-secrets';
 import type { SessionService } from './identity/sessions';
+import type { SocialSignInService } from './identity/social';
 import type { JwtService } from './identity/tokens/jwt';
 import type { SigningKeys } from './identity/tokens/signing-keys';
 import type { CallLimiter, RedisLink } from './identity/rate-limit';
@@ -54,6 +55,8 @@ export interface Services {
   lifecycle: { contacts: ContactChangeService; accounts: AccountLifecycle; webhookSecrets: WebhookSecrets };
   /** Sends webhook deliveries from the outbox; only in a serving gateway (not the CLI). */
   webhookSender?: WebhookSender;
+  /** Social sign-in, linking and the web redirect flow (SPEC §4.9). */
+  social: SocialSignInService;
   /** Prometheus counters (server/metrics.ts); optional so code without a gateway (the CLI) need not build one. */
   metrics?: Metrics;
 }

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, RefreshToken, Session, SingleUseToken, User, UserTombstone } from '../src/db/entities';
+import { insertIdentity } from '../src/db/social';
 import { listOutbox } from '../src/delivery';
+import { newId } from '../src/identity/secrets';
 import { gatehouse as runCli } from './helpers/cli';
 import { apolloClient, run, type Client } from './helpers/client';
 import { startSmsPeer, startSmtpPeer, type SmsPeer, type SmtpPeer } from './helpers/delivery-peers';
@@ -238,7 +240,7 @@ async function wholeDatabase(of: TestGateway): Promise<{ table: string; text: st
   const tables = TEST_DATABASE_URL
     ? (await connection.execute<{ name: string }[]>(`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`)).map((t: { name: string }) => t.name)
     : (await connection.execute<{ name: string }[]>(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`)).map((t: { name: string }) => t.name);
-  expect(tables).toEqual(expect.arrayContaining(['user', 'session', 'refresh_token', 'otp_challenge', 'outbox_message', 'security_event', 'user_tombstone']));
+  expect(tables).toEqual(expect.arrayContaining(['user', 'session', 'refresh_token', 'otp_challenge', 'outbox_message', 'security_event', 'user_tombstone', 'user_identity']));
   const out: { table: string; text: string }[] = [];
   for (const table of tables) {
     const rows = await connection.execute<Record<string, unknown>[]>(`select * from "${table}"`);
@@ -281,6 +283,12 @@ describe('erasure (SPEC §4.10)', () => {
       expect((await run(customer, REQUEST_EMAIL_CHANGE, { newEmail: pendingAddress })).errors).toEqual([]);
       expect((await run(customer, gql`mutation { acceptLegalAgreement(input: { deviceUuid: "device-1", documents: ["terms"] }) { id } }`)).errors).toEqual([]);
 
+      // A linked provider account (set up directly: the social flows have their own tests).
+      await insertIdentity(devGw.gateway.orm.em.fork(), {
+        id: newId(), appId: dev.appId, userId: auth.user.id, provider: 'google', issuer: 'https://accounts.example',
+        subject: 'sub-zebulon-42', email: 'zebulon.q@provider.example', emailVerified: true, linkedAt: new Date(),
+      });
+
       const em = devGw.gateway.orm.em.fork();
       const user = await em.findOneOrFail(User, { id: auth.user.id });
       const sessions = await em.find(Session, { user: user.id });
@@ -289,9 +297,9 @@ describe('erasure (SPEC §4.10)', () => {
         ...(await em.find(RefreshToken, { session: { $in: sessions.map((s) => s.id) } })).map((t: RefreshToken) => t.tokenHash),
         ...(await em.find(SingleUseToken, { user: user.id })).map((t: SingleUseToken) => t.tokenHash),
       ];
-      const personal = [first, address, number, number.slice(1), 'Zebulon', 'Quixotic', pendingAddress, user.referrerCode];
+      const personal = [first, address, number, number.slice(1), 'Zebulon', 'Quixotic', pendingAddress, user.referrerCode, 'sub-zebulon-42', 'zebulon.q@provider.example'];
       const before = await wholeDatabase(devGw);
-      for (const [needle, table] of [[address.toLowerCase(), 'user'], [pendingAddress, 'outbox_message'], [number, 'outbox_message'], ['Zebulon', 'user'], [user.passwordHash!, 'user']]) {
+      for (const [needle, table] of [[address.toLowerCase(), 'user'], [pendingAddress, 'outbox_message'], [number, 'outbox_message'], ['Zebulon', 'user'], [user.passwordHash!, 'user'], ['sub-zebulon-42', 'user_identity']]) {
         expect(before.some((r) => r.table === table && r.text.includes(needle)), `the setup should have written ${needle} to ${table}`).toBe(true);
       }
       expect(before.some((r) => r.table === 'security_event' && r.text.includes('127.0.0.1')), 'events with an address').toBe(true);

@@ -84,6 +84,12 @@ const ROWS: { operation: string; document: ReturnType<typeof gql>; variables?: R
     // no credentials passes the shield; the resolver then checks the origin (see account.test.ts)
     expect: { ...SECRET_ONLY, none: 'ok' },
   },
+  { operation: 'socialNonce', document: gql`mutation { socialNonce(provider: "google") { nonce } }`, expect: ANY_KEY },
+  { operation: 'signInWithIdToken', document: gql`mutation { signInWithIdToken(input: { provider: "google", idToken: "x", nonce: "n" }) { accessToken } }`, expect: ANY_KEY },
+  { operation: 'signInWithAccessToken', document: gql`mutation { signInWithAccessToken(input: { provider: "facebook", accessToken: "x" }) { accessToken } }`, expect: ANY_KEY },
+  { operation: 'startSocialSignIn', document: gql`mutation { startSocialSignIn(input: { provider: "google", redirectUri: "https://shop.example/" }) { authorizationUrl } }`, expect: ANY_KEY },
+  { operation: 'linkIdentity', document: gql`mutation { linkIdentity(input: { provider: "google", idToken: "x" }) { id } }`, expect: BEARER_ONLY },
+  { operation: 'unlinkIdentity', document: gql`mutation { unlinkIdentity(provider: "google") }`, expect: BEARER_ONLY },
   {
     operation: 'acceptLegalAgreement',
     document: gql`mutation { acceptLegalAgreement(input: { deviceUuid: "d", documents: ["terms"] }) { id } }`,

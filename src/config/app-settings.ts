@@ -1,4 +1,5 @@
 import { AppError, badInput } from '../errors';
+import { checkSocialProviders, type SocialProviderSettings } from './social-providers';
 
 /** Per-app settings (SPEC §7). Stored as JSON on the App row; always read through parse. */
 export const SIGN_UP_METHODS = ['EMAIL_PASSWORD', 'EMAIL_OTP', 'PHONE_OTP'] as const;
@@ -24,6 +25,8 @@ export interface AppSettings {
   allowedScopes: string[];
   /** Client-side autologin (no credentials, by Origin) is on; it yields participant sessions only (SPEC §4.8). */
   clientAutologin: boolean;
+  /** Social sign-in providers (SPEC §4.9; social-providers.ts). */
+  socialProviders: SocialProviderSettings[];
   /** Where security events are POSTed, signed (SPEC §4.10); null: no webhook. */
   webhookUrl: string | null;
   /** Days a security event is kept before the purge deletes it. */
@@ -46,6 +49,7 @@ export const DEFAULT_APP_SETTINGS: AppSettings = {
   ipRateLimitPerMinute: 300,
   allowedScopes: ['openid', 'profile', 'email', 'phone'],
   clientAutologin: false,
+  socialProviders: [],
   webhookUrl: null,
   securityEventRetentionDays: 90,
 };
@@ -125,6 +129,7 @@ const CHECKS: { [K in keyof AppSettings]: Check } = {
     return scopes;
   },
   clientAutologin: bool,
+  socialProviders: checkSocialProviders,
   webhookUrl: (value, key) => {
     const checked = url(value, key);
     // The outbox row names its destination in a 254-character column.

@@ -39,6 +39,13 @@ export const OPERATION_ACCESS: Record<string, Access[]> = {
   changePassword: ['bearer'],
   logout: ['bearer'],
   acceptLegalAgreement: ['bearer'],
+  // social sign-in (SPEC §4.9)
+  socialNonce: ['publishable', 'secret'],
+  signInWithIdToken: ['publishable', 'secret'],
+  signInWithAccessToken: ['publishable', 'secret'],
+  startSocialSignIn: ['publishable', 'secret'],
+  linkIdentity: ['bearer'],
+  unlinkIdentity: ['bearer'],
   // account lifecycle (SPEC §4.10): the customer's own…
   requestEmailChange: ['bearer'],
   requestPhoneChange: ['bearer'],

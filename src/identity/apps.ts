@@ -5,6 +5,7 @@ import { HotStore, type AppRecord, type KeyRecord } from '../db/fast';
 import { AppError, badInput } from '../errors';
 import type { Clock } from './clock';
 import { newId, randomSecret, sha256 } from './secrets';
+import type { SecretBox } from './social/secret-box';
 
 export interface IssuedKey {
   id: string;
@@ -43,12 +44,16 @@ export class AppService {
   /** Parsed settings by app id + updatedAt, so the hot path does not re-validate JSON per request. */
   private readonly settingsCache = new Map<string, { stamp: number; settings: AppSettings }>();
 
+  /** Seals provider client secrets in a settings patch before it is validated and stored (social sign-in). */
+  secretBox?: SecretBox;
+
   constructor(private readonly clock: Clock) {}
 
   async createApp(em: EntityManager, name: string, settingsPatch: unknown = {}): Promise<{ app: App; publishable: IssuedKey; secret: IssuedKey }> {
     const trimmed = name.trim();
     if (trimmed.length < 1 || trimmed.length > 100) throw badInput('name', 'app name must be 1 to 100 characters');
-    const settings = mergeAppSettings(DEFAULT_APP_SETTINGS, settingsPatch);
+    const patch = this.secretBox ? await this.secretBox.sealSettingsPatch(em, settingsPatch, DEFAULT_APP_SETTINGS) : settingsPatch;
+    const settings = mergeAppSettings(DEFAULT_APP_SETTINGS, patch);
     const now = this.clock.now();
     const app = em.create(App, { id: newId(), name: trimmed, settings: { ...settings }, createdAt: now, updatedAt: now });
     const publishable = this.newKey(em, app, 'publishable');
@@ -59,7 +64,9 @@ export class AppService {
 
   async updateSettings(em: EntityManager, appId: string, settingsPatch: unknown): Promise<AppSettings> {
     const app = await this.requireApp(em, appId);
-    const settings = mergeAppSettings(readAppSettings(app.settings), settingsPatch);
+    const stored = readAppSettings(app.settings);
+    const patch = this.secretBox ? await this.secretBox.sealSettingsPatch(em, settingsPatch, stored) : settingsPatch;
+    const settings = mergeAppSettings(stored, patch);
     app.settings = { ...settings };
     app.updatedAt = this.clock.now();
     await em.flush();

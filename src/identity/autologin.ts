@@ -1,8 +1,10 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { createHash } from 'node:crypto';
 import { App, User } from '../db/entities';
 import { AppError, badInput } from '../errors';
 import type { AppService } from './apps';
 import { isUuid } from './apps';
+import { safeEqual } from './secrets';
 import type { AuthResult, SessionService, SignInMeta } from './sessions';
 import type { SingleUseTokens } from './single-use-tokens';
 import type { Tenant, UserService } from './users';
@@ -100,11 +102,16 @@ export class AutologinService {
 
   /**
    * `exchangeLoginTicket`: once, within 5 minutes, for the app that issued it. A client-side
-   * ticket gives a participant session (SPEC §4.8); a server-side one a full session.
+   * ticket gives a participant session (SPEC §4.8); a server-side one a full session. A ticket
+   * of the social redirect flow started with a `codeChallenge` needs its `codeVerifier` (PKCE S256).
    */
-  async exchange(em: EntityManager, tenant: Tenant, lt: string, meta: SignInMeta): Promise<AuthResult> {
+  async exchange(em: EntityManager, tenant: Tenant, lt: string, meta: SignInMeta, codeVerifier?: string | null): Promise<AuthResult> {
     const row = await this.tokens.consume(em, 'login_ticket', tenant.app.id, lt);
     if (!row) throw new AppError('INVALID_LOGIN_TICKET', undefined, { field: 'lt' });
+    const challenge = row.data.codeChallenge;
+    if (typeof challenge === 'string' && (!codeVerifier || !safeEqual(createHash('sha256').update(codeVerifier).digest('base64url'), challenge))) {
+      throw new AppError('INVALID_LOGIN_TICKET', 'This login ticket needs the codeVerifier of the page that started the sign-in', { field: 'codeVerifier' });
+    }
     return this.sessions.signIn(em, tenant, row.user, {
       ...meta,
       registrationRequired: row.data.registrationRequired === true,

@@ -57,7 +57,8 @@ export function createHttpServer(services: Services, graphql: GraphQLHandler, ro
         }
         return await graphql(req, res, info, body);
       }
-      const route = routes[`${req.method} ${info.path}`];
+      // An exact route, else one ending in `/*` for the last path segment (`GET /oauth/callback/*`).
+      const route = routes[`${req.method} ${info.path}`] ?? routes[`${req.method} ${info.path.slice(0, info.path.lastIndexOf('/') + 1)}*`];
       if (route) return await route(req, res, info);
       sendJson(res, 404, { error: 'not found' });
     } catch (error) {

@@ -201,6 +201,25 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
     variables: { lt: 'lt_paste-one-here' },
   },
   {
+    name: 'SocialNonce',
+    description: 'A single-use nonce to give the provider\'s SDK before signInWithIdToken (the app needs socialProviders). Any API key.',
+    document: `mutation SocialNonce($provider: String!) {
+  socialNonce(provider: $provider) { nonce expiresAt }
+}`,
+    variables: { provider: 'google' },
+  },
+  {
+    name: 'SignInWithIdToken',
+    description: 'Sign in or up with the provider\'s ID token and the nonce it carries. Any API key.',
+    document: `mutation SignInWithIdToken($social: SignInWithIdTokenInput!) {
+  signInWithIdToken(input: $social) {
+    accessToken
+    user { id email isSocial identities { provider subject } }
+  }
+}`,
+    variables: { social: { provider: 'google', idToken: 'eyJ…paste-one-here', nonce: 'from-socialNonce' } },
+  },
+  {
     name: 'AcceptLegalAgreement',
     description: 'Record that the signed-in customer accepted documents. Bearer token.',
     document: `mutation AcceptLegalAgreement($legal: LegalAgreementInput!) {

@@ -27,10 +27,14 @@ export class AccountResolver {
     return ctx.services.autologin.autologin(ctx.em, tenant, input, { participant: clientSide });
   }
 
-  @Mutation(() => AuthPayload, { description: 'Turn an autologin ticket into a session (once, within 5 minutes).' })
-  async exchangeLoginTicket(@Arg('lt', () => String) lt: string, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
+  @Mutation(() => AuthPayload, { description: 'Turn a login ticket (autologin, social redirect) into a session (once, within 5 minutes).' })
+  async exchangeLoginTicket(
+    @Arg('lt', () => String) lt: string,
+    @Arg('codeVerifier', () => String, { nullable: true, description: 'Social redirect started with a codeChallenge: its PKCE verifier' }) codeVerifier: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<AuthPayload> {
     const tenant = tenantOf(ctx);
-    const result = await countedLogin(ctx, ctx.services.autologin.exchange(ctx.em, tenant, lt, signInMeta(ctx)));
+    const result = await countedLogin(ctx, ctx.services.autologin.exchange(ctx.em, tenant, lt, signInMeta(ctx), codeVerifier));
     revealUser(ctx, result);
     return AuthPayload.from(result, tenant.settings);
   }

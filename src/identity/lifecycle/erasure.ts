@@ -16,10 +16,9 @@ export interface ErasureSubject {
 /**
  * What references a customer, table by table: the one list erasure works through (SPEC §4.10),
  * children before parents (foreign keys). A new table that holds a user's data adds its line
- * here — e.g. the social sign-in identities:
- *   { table: 'identity', sql: 'delete from identity where user_id = ?', params: (s) => [s.userId] },
- * test/lifecycle.test.ts reads every table of the database after an erasure, so a table left
- * out fails it.
+ * here; test/lifecycle.test.ts reads every table of the database after an erasure, so a table
+ * left out fails it. (social_challenge and social_token_use hold no user: a nonce's or a
+ * redirect's state, and hashes of provider tokens already used.)
  */
 export const ERASURE_STEPS: { table: string; sql: (s: ErasureSubject) => string; params: (s: ErasureSubject) => unknown[] }[] = [
   { table: 'refresh_token', sql: () => 'delete from refresh_token where session_id in (select id from session where user_id = ?)', params: (s) => [s.userId] },
@@ -27,6 +26,8 @@ export const ERASURE_STEPS: { table: string; sql: (s: ErasureSubject) => string;
   { table: 'single_use_token', sql: () => 'delete from single_use_token where user_id = ?', params: (s) => [s.userId] },
   { table: 'legal_acceptance', sql: () => 'delete from legal_acceptance where user_id = ?', params: (s) => [s.userId] },
   { table: 'contact_change', sql: () => 'delete from contact_change where user_id = ?', params: (s) => [s.userId] },
+  // Linked provider accounts (social sign-in): the provider's subject and the email it last gave.
+  { table: 'user_identity', sql: () => 'delete from user_identity where user_id = ?', params: (s) => [s.userId] },
   {
     table: 'otp_challenge',
     sql: (s) => `delete from otp_challenge where user_id = ? or (app_id = ? and destination in (${marks(s.addresses)}))`,
