@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import type { Config } from '../config';
 import { ENTITIES } from './entities';
 import { migrationsFor } from './migrations';
+import { ImmediateSqliteDialect } from './sqlite-begin-immediate';
 
 export type Dialect = 'sqlite' | 'postgresql';
 
@@ -47,6 +48,8 @@ export async function ormOptions(config: Pick<Config, 'databaseUrl'>): Promise<O
       ...common,
       driver: SqliteDriver,
       dbName: file,
+      // Write transactions begin IMMEDIATE: a concurrent writer waits for busy_timeout (SPEC §8).
+      driverOptions: { client: ImmediateSqliteDialect },
       pool: {
         min: 1,
         max: 1,
