@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import { ENTITIES } from './entities';
 import { migrationsFor } from './migrations';
 import { ImmediateSqliteDialect } from './sqlite-begin-immediate';
+import { afterCommitSubscriber } from './transaction';
 
 export type Dialect = 'sqlite' | 'postgresql';
 
@@ -39,6 +40,7 @@ export async function ormOptions(config: Pick<Config, 'databaseUrl'>): Promise<O
     // Never let the ORM print SQL with bound values (emails, hashes) to stdout.
     debug: false,
     allowGlobalContext: false,
+    subscribers: [afterCommitSubscriber],
   };
   if (dialect === 'sqlite') {
     const { SqliteDriver } = await import('@mikro-orm/sqlite');

@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException, type EntityManager, type FilterQuer
 import type { AppSettings } from '../config/app-settings';
 import { App, User } from '../db/entities';
 import { sqlBool } from '../db/sql';
+import { savepoint } from '../db/transaction';
 import { AppError, badInput } from '../errors';
 import type { Clock } from './clock';
 import { applyProfile, nameKey, type ProfileData } from './profile';
@@ -169,7 +170,8 @@ export class UserService {
     em.persist(user);
     for (let attempt = 0; ; attempt++) {
       try {
-        await em.flush();
+        // In a savepoint inside a transaction, so a refused insert can be retried (PostgreSQL).
+        await savepoint(em, () => em.flush());
         return user;
       } catch (error) {
         const mapped = mapUniqueViolation(error);
