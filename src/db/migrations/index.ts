@@ -4,10 +4,12 @@ import { Migration20261123112127_initial as PgInitial } from './postgresql/Migra
 import { Migration20261123113137_sessions as PgSessions } from './postgresql/Migration20261123113137_sessions';
 import { Migration20261123113837_tokens as PgTokens } from './postgresql/Migration20261123113837_tokens';
 import { Migration20261123113929_codes as PgCodes } from './postgresql/Migration20261123113929_codes';
+import { Migration20261201215203_courier as PgCourier } from './postgresql/Migration20261201215203_courier';
 import { Migration20261123112124_initial as SqliteInitial } from './sqlite/Migration20261123112124_initial';
 import { Migration20261123113135_sessions as SqliteSessions } from './sqlite/Migration20261123113135_sessions';
 import { Migration20261123113834_tokens as SqliteTokens } from './sqlite/Migration20261123113834_tokens';
 import { Migration20261123113927_codes as SqliteCodes } from './sqlite/Migration20261123113927_codes';
+import { Migration20261201215159_courier as SqliteCourier } from './sqlite/Migration20261201215159_courier';
 
 /**
  * The checked-in migrations, listed explicitly so the same list works from src (tsx, vitest)
@@ -15,8 +17,8 @@ import { Migration20261123113927_codes as SqliteCodes } from './sqlite/Migration
  * by `npm run migration:create -- <dialect> <name>` from the same entities; add new ones here,
  * in order.
  */
-const SQLITE = [SqliteInitial, SqliteSessions, SqliteTokens, SqliteCodes];
-const POSTGRESQL = [PgInitial, PgSessions, PgTokens, PgCodes];
+const SQLITE = [SqliteInitial, SqliteSessions, SqliteTokens, SqliteCodes, SqliteCourier];
+const POSTGRESQL = [PgInitial, PgSessions, PgTokens, PgCodes, PgCourier];
 
 export function migrationsFor(dialect: Dialect): MigrationObject[] {
   return (dialect === 'sqlite' ? SQLITE : POSTGRESQL).map((migration) => ({ name: migration.name, class: migration }));
