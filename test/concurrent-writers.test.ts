@@ -62,6 +62,7 @@ describe('writers that wait (SPEC §8)', () => {
       await Promise.all(refreshing);
     }
 
+    console.log(`${cli.length} CLI updates, ${duringCli} refreshes while they ran, answers other than success: ${JSON.stringify(Object.fromEntries(codes))}`);
     expect(cli.every((code) => code === 0)).toBe(true);
     expect(duringCli).toBeGreaterThan(200);
     expect(Object.fromEntries(codes)).toEqual({});
