@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { migrate, openOrm } from './db/orm';
-import { assertDeliveryConfigured, createCourier } from './delivery';
+import { assertDeliveryConfigured, createCourier, registerCourierMetrics } from './delivery';
 import { buildServedSchema } from './graphql/schema';
 import { AppService } from './identity/apps';
 import { systemClock, type Clock } from './identity/clock';
@@ -44,7 +44,7 @@ export interface Gateway {
   services: Services;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish, closes the database. */
+  /** Stops accepting, lets in-flight requests and deliveries finish, closes the database. */
   close(): Promise<void>;
 }
 
@@ -73,12 +73,22 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   };
   const login = new LoginService(users, hasher, sessions, loginLimiters);
   // One-time codes (SPEC §3, §4.3) and their delivery (SPEC §6); hourly send counts on the limiter factory.
-  const courier = createCourier(config, { apps, clock, logger });
+  // The courier's worker delivers only in a gateway (createGateway starts it), never in the CLI.
+  const courier = createCourier(config, { apps, clock, logger, orm });
   const challenges = new ChallengeStore(clock, secrets, courier, limiterFactory);
   const callLimits = new CallLimiter(limiterFactory);
   const otp = new OtpService(users, sessions, challenges);
-  const sendResetMail: ResetMailer = async (em, tenant, user, link, expiresInSeconds) => {
-    await courier.send(em, { appId: tenant.app.id, channel: 'EMAIL', to: user.email!, template: 'password-reset', vars: { link, expiresInSeconds }, settings: tenant.settings });
+  const sendResetMail: ResetMailer = async (em, tenant, user, reset) => {
+    await courier.send(em, {
+      appId: tenant.app.id,
+      channel: 'EMAIL',
+      to: user.email!,
+      template: 'password-reset',
+      vars: { link: reset.link, expiresInSeconds: reset.expiresIn },
+      settings: tenant.settings,
+      carrierId: reset.tokenId,
+      expiresAt: reset.expiresAt,
+    });
   };
   const registration = new RegistrationService(users, hasher, sessions);
   registration.codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
@@ -133,8 +143,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   services.metrics = createMetrics({ redisUp: redis && (() => redis.up) }); // per gateway: tests run several in one process
   if (redis) redis.onFallback = (limit) => services.metrics?.rateLimitFallbacks.inc({ limit });
   services.courier.onDelivered = (channel) => services.metrics?.codesSent.inc({ channel: channel.toLowerCase() });
+  registerCourierMetrics(services.metrics.registry, services.courier, orm);
   await Promise.all([services.signingKeys.init(), services.hasher.prepare(), redis?.start()]);
   const graphql = await createGraphQLHandler(buildServedSchema(), services);
+  services.courier.start();
 
   const http = createHttpServer(services, withPlayground(graphql.handle), {
     'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -191,6 +203,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         http.closeIdleConnections();
       });
       await graphql.stop();
+      // No request is left to queue a message: deliveries in flight finish before the database closes.
+      await services.courier.close();
       await orm.close(true);
       await redis?.close();
     },

@@ -21,7 +21,9 @@ const USAGE = `gatehouse — GraphQL identity gateway
   gatehouse key create APP_ID --kind publishable|secret [--json]
   gatehouse key revoke KEY_ID
   gatehouse signing-key rotate [--alg ES256|RS256]
-  gatehouse outbox [--app APP_ID] [--to ADDRESS] [--json]   read the development outbox (codes and links)
+  gatehouse outbox [--app APP_ID] [--to ADDRESS] [--failed] [--json]
+                                          read the outbox: development messages (codes, links) and
+                                          every message's delivery state; --failed: the given-up ones
 
 Configuration comes from the environment (PORT, HOST, DATABASE_URL, ...): see README.md.`;
 
@@ -201,9 +203,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       return 0;
     }
     case 'outbox': {
-      const { values } = parseArgs({ args: argv.slice(1), options: { app: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } } });
-      const entries = await withServices(config, (s) => listOutbox(s.orm.em.fork(), { appId: values.app, to: values.to }));
-      out(values.json ? JSON.stringify(entries) : formatOutbox(entries));
+      const { values } = parseArgs({
+        args: argv.slice(1),
+        options: { app: { type: 'string' }, to: { type: 'string' }, failed: { type: 'boolean' }, json: { type: 'boolean' } },
+      });
+      const filter = { appId: values.app, to: values.to, status: values.failed ? ('failed' as const) : undefined };
+      const entries = await withServices(config, (s) => listOutbox(s.orm.em.fork(), filter));
+      out(values.json ? JSON.stringify(entries) : formatOutbox(entries, values.failed ? 'No failed messages.' : undefined));
       return 0;
     }
     case undefined:

@@ -1,7 +1,6 @@
-import type { EntityManager } from '@mikro-orm/core';
 import type { DeliveryChannelName } from './templates';
 
-/** One rendered message on its way out. */
+/** One rendered message on its way out (read from its outbox row). */
 export interface OutgoingMessage {
   appId: string;
   channel: DeliveryChannelName;
@@ -17,7 +16,9 @@ export interface OutgoingMessage {
 export interface Transport {
   /** For logs: `smtp`, `sms-webhook`, `outbox`. Never carries provider credentials. */
   readonly name: string;
-  /** Resolves once the provider accepted the message; throws otherwise. */
-  deliver(em: EntityManager, message: OutgoingMessage): Promise<void>;
+  /** The development outbox keeps a delivered message's text in its row (to be read); providers do not. */
+  readonly keepsBody?: boolean;
+  /** Resolves once the provider accepted the message; throws otherwise (the courier retries). */
+  deliver(message: OutgoingMessage): Promise<void>;
   close?(): Promise<void> | void;
 }

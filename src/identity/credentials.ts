@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { inTransaction } from '../db/transaction';
 import { AppError, badInput, type ErrorCode } from '../errors';
 import type { PasswordHasher } from './passwords/hasher';
 import { schemeOf } from './passwords/hasher';
@@ -50,9 +51,13 @@ export class CredentialService {
     } else {
       assertPasswordPolicy(next, tenant.settings.passwordPolicy, 'newPassword');
     }
-    this.users.setPasswordHash(user, await this.hasher.hash(next));
-    await em.flush();
-    await this.sessions.revokeAll(em, user.id, 'password_changed', sessionId);
+    const hash = await this.hasher.hash(next);
+    // One commit: the new password and the other sessions ended.
+    await inTransaction(em, async () => {
+      this.users.setPasswordHash(user, hash);
+      await em.flush();
+      await this.sessions.revokeAll(em, user.id, 'password_changed', sessionId);
+    });
   }
 
   /**
