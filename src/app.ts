@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { migrate, openOrm } from './db/orm';
-import { assertDeliveryConfigured, createCourier } from './delivery';
+import { assertDeliveryConfigured, createCourier, registerCourierMetrics } from './delivery';
 import { buildServedSchema } from './graphql/schema';
 import { AppService } from './identity/apps';
 import { systemClock, type Clock } from './identity/clock';
@@ -25,7 +25,6 @@ import { SigningKeys } from './identity/tokens/signing-keys';
 import { UserService } from './identity/users';
 import { SecurityEvents, startEventPurge } from './identity/events';
 import { AccountLifecycle, ContactChangeService, Erasure, WebhookOutbox, WebhookSecrets } from './identity/lifecycle';
-import { WebhookSender } from './delivery/webhook-sender';
 import { WebhookTransport } from './delivery/webhook';
 import { Counter } from 'prom-client';
 import { createLogger, type Logger } from './logger';
@@ -49,7 +48,7 @@ export interface Gateway {
   services: Services;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish, closes the database. */
+  /** Stops accepting, lets in-flight requests and deliveries finish, closes the database. */
   close(): Promise<void>;
 }
 
@@ -78,12 +77,25 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   };
   const login = new LoginService(users, hasher, sessions, loginLimiters);
   // One-time codes (SPEC §3, §4.3) and their delivery (SPEC §6); hourly send counts on the limiter factory.
-  const courier = createCourier(config, { apps, clock, logger });
+  // The courier's worker delivers only in a gateway (createGateway starts it), never in the CLI.
+  // Security events go to apps' webhooks as one more channel of the courier (SPEC §4.10).
+  const webhookSecrets = new WebhookSecrets(clock, secrets);
+  const webhook = new WebhookTransport((appId) => webhookSecrets.get(orm.em.fork(), appId));
+  const courier = createCourier(config, { apps, clock, logger, orm, webhook });
   const challenges = new ChallengeStore(clock, secrets, courier, limiterFactory);
   const callLimits = new CallLimiter(limiterFactory);
   const otp = new OtpService(users, sessions, challenges);
-  const sendResetMail: ResetMailer = async (em, tenant, user, link, expiresInSeconds) => {
-    await courier.send(em, { appId: tenant.app.id, channel: 'EMAIL', to: user.email!, template: 'password-reset', vars: { link, expiresInSeconds }, settings: tenant.settings });
+  const sendResetMail: ResetMailer = async (em, tenant, user, reset) => {
+    await courier.send(em, {
+      appId: tenant.app.id,
+      channel: 'EMAIL',
+      to: user.email!,
+      template: 'password-reset',
+      vars: { link: reset.link, expiresInSeconds: reset.expiresIn },
+      settings: tenant.settings,
+      carrierId: reset.tokenId,
+      expiresAt: reset.expiresAt,
+    });
   };
   const registration = new RegistrationService(users, hasher, sessions);
   const codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
@@ -94,12 +106,12 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   // Security events (SPEC §4.10): every flow that records one gets the same recorder, and each
   // event of an app with a webhookUrl is put on the outbox in the event's transaction.
   const events = new SecurityEvents(clock);
-  events.sink = new WebhookOutbox();
+  events.sink = new WebhookOutbox(courier);
   for (const service of [sessions, login, otp, registration, codeRegistration, credentials, passwordReset]) service.events = events;
   const lifecycle = {
     contacts: new ContactChangeService(clock, users, challenges, courier, events, logger),
     accounts: new AccountLifecycle(clock, users, sessions, hasher, challenges, loginLimiters.account, events, new Erasure(clock, events)),
-    webhookSecrets: new WebhookSecrets(clock, secrets),
+    webhookSecrets,
   };
   // Social sign-in (SPEC §4.9): provider client secrets sealed at rest, tokens verified with jose / openid-client.
   const secretBox = new SecretBox(secrets);
@@ -155,10 +167,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const redis = services.redis;
   services.metrics = createMetrics({ redisUp: redis && (() => redis.up) }); // per gateway: tests run several in one process
   if (redis) redis.onFallback = (limit) => services.metrics?.rateLimitFallbacks.inc({ limit });
-  services.courier.onDelivered = (channel) => services.metrics?.codesSent.inc({ channel: channel.toLowerCase() });
+  const webhooksDelivered = new Counter({ name: 'gatehouse_webhooks_delivered_total', help: 'Security events delivered to apps\' webhooks', registers: [services.metrics.registry] });
+  services.courier.onDelivered = (channel) => (channel === 'WEBHOOK' ? webhooksDelivered.inc() : services.metrics?.codesSent.inc({ channel: channel.toLowerCase() }));
+  registerCourierMetrics(services.metrics.registry, services.courier, orm);
   await Promise.all([services.signingKeys.init(), services.hasher.prepare(), redis?.start()]);
   const stopLifecycle = startLifecycleWork(services);
   const graphql = await createGraphQLHandler(buildServedSchema(), services);
+  services.courier.start();
 
   const http = createHttpServer(services, withPlayground(graphql.handle), {
     'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -215,6 +230,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         http.closeIdleConnections();
       });
       await graphql.stop();
+      // No request is left to queue a message: deliveries in flight finish before the database closes.
+      await services.courier.close();
       await stopLifecycle();
       await orm.close(true);
       await redis?.close();
@@ -224,34 +241,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
 
 /**
- * The account lifecycle's background work in a serving gateway (SPEC §4.10): the webhook
- * sender, with its counters on /metrics, and the timer that purges security events past their
- * app's retention. Both unref'd; the returned function stops them (gateway close).
+ * The account lifecycle's background work in a serving gateway (SPEC §4.10): the timer that
+ * purges security events past their app's retention (unref'd). Webhook deliveries are the
+ * courier's. The returned function stops it (gateway close).
  */
 function startLifecycleWork(services: Services): () => Promise<void> {
-  const { orm, clock, logger, config, metrics } = services;
-  const registers = metrics ? [metrics.registry] : [];
-  const deliveries = new Counter({
-    name: 'gatehouse_webhook_deliveries_total',
-    help: 'Webhook delivery attempts by result: delivered, retried (a failed attempt that will be repeated), failed (given up)',
-    labelNames: ['result'] as const,
-    registers,
-  });
-  const transport = new WebhookTransport((em, appId) => services.lifecycle.webhookSecrets.get(em, appId));
-  const sender = new WebhookSender(orm, transport, clock, logger, { pollMs: config.webhookPollMs }, {
-    delivered: () => deliveries.inc({ result: 'delivered' }),
-    retried: () => deliveries.inc({ result: 'retried' }),
-    failed: () => deliveries.inc({ result: 'failed' }),
-  });
-  services.webhookSender = sender;
-  (services.events.sink as WebhookOutbox).onQueued = () => sender.wake();
-  sender.start();
-  const purge = startEventPurge(services.events, () => orm.em.fork(), config.securityEventPurgeIntervalMs, (error) =>
+  const { orm, logger, config } = services;
+  return startEventPurge(services.events, () => orm.em.fork(), config.securityEventPurgeIntervalMs, (error) =>
     logger.warn({ err: { message: (error as Error).message } }, 'security event purge failed; retrying at the next interval'),
   );
-  return async () => {
-    await purge();
-    await sender.close();
-  };
 }
 

@@ -7,7 +7,6 @@ import { migrate, openOrm } from './db/orm';
 import { AppError } from './errors';
 import { AppDirectory } from './identity/app-directory';
 import { formatOutbox, listOutbox } from './delivery';
-import { listWebhookDeliveries } from './delivery/webhook-sender';
 import { isUuid } from './identity/apps';
 import type { Tenant } from './identity/users';
 import { User } from './db/entities';
@@ -25,9 +24,10 @@ const USAGE = `gatehouse — GraphQL identity gateway
   gatehouse key create APP_ID --kind publishable|secret [--json]
   gatehouse key revoke KEY_ID
   gatehouse signing-key rotate [--alg ES256|RS256]
-  gatehouse outbox [--app APP_ID] [--to ADDRESS] [--json]   read the development outbox (codes and links)
+  gatehouse outbox [--app APP_ID] [--to ADDRESS] [--failed] [--json]
+                                          read the outbox: development messages (codes, links) and
+                                          every message's delivery state; --failed: the given-up ones
   gatehouse app webhook-secret APP_ID      make a new webhook signing secret (shown once; the old one stops)
-  gatehouse webhooks [--app APP_ID] [--failed] [--json]    webhook deliveries waiting, or given up
   gatehouse user suspend USER_ID --reason TEXT   end every session; sign-ins answer ACCOUNT_SUSPENDED
   gatehouse user reinstate USER_ID         lift a suspension
   gatehouse user delete USER_ID            erase a customer (personal data, sessions, codes, tokens)
@@ -257,19 +257,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       out(sub === 'suspend' ? `Suspended user ${userId}; every session ended.` : sub === 'reinstate' ? `Reinstated user ${userId}.` : `Erased user ${userId}.`);
       return 0;
     }
-    case 'webhooks': {
-      const { values } = parseArgs({ args: argv.slice(1), options: { app: { type: 'string' }, failed: { type: 'boolean' }, json: { type: 'boolean' } } });
-      if (values.app !== undefined && !isUuid(values.app)) throw new UsageError('--app must be an app id');
-      const rows = await withServices(config, (s) => listWebhookDeliveries(s.orm.em.fork(), { appId: values.app, failed: values.failed }));
-      if (values.json) out(JSON.stringify(rows));
-      else if (!rows.length) out(values.failed ? 'No failed webhook deliveries.' : 'No webhook deliveries waiting.');
-      else for (const r of rows) out(`${r.createdAt}  ${r.state}  ${(r.payload as { type?: string }).type ?? '?'}  event ${r.id}  app ${r.appId}  → ${r.to}${r.lastError ? `  (${r.lastError})` : ''}`);
-      return 0;
-    }
     case 'outbox': {
-      const { values } = parseArgs({ args: argv.slice(1), options: { app: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } } });
-      const entries = await withServices(config, (s) => listOutbox(s.orm.em.fork(), { appId: values.app, to: values.to }));
-      out(values.json ? JSON.stringify(entries) : formatOutbox(entries));
+      const { values } = parseArgs({
+        args: argv.slice(1),
+        options: { app: { type: 'string' }, to: { type: 'string' }, failed: { type: 'boolean' }, json: { type: 'boolean' } },
+      });
+      const filter = { appId: values.app, to: values.to, status: values.failed ? ('failed' as const) : undefined };
+      const entries = await withServices(config, (s) => listOutbox(s.orm.em.fork(), filter));
+      out(values.json ? JSON.stringify(entries) : formatOutbox(entries, values.failed ? 'No failed messages.' : undefined));
       return 0;
     }
     case undefined:

@@ -20,7 +20,6 @@ import type { CallLimiter, RedisLink } from './identity/rate-limit';
 import type { UserService } from './identity/users';
 import type { SecurityEvents } from './identity/events';
 import type { AccountLifecycle, ContactChangeService, WebhookSecrets } from './identity/lifecycle';
-import type { WebhookSender } from './delivery/webhook-sender';
 import type { Logger } from './logger';
 import type { Metrics } from './server/metrics';
 
@@ -53,8 +52,6 @@ export interface Services {
   events: SecurityEvents;
   /** Account lifecycle (SPEC §4.10): contact changes, suspension, sessions, erasure, webhook secrets. */
   lifecycle: { contacts: ContactChangeService; accounts: AccountLifecycle; webhookSecrets: WebhookSecrets };
-  /** Sends webhook deliveries from the outbox; only in a serving gateway (not the CLI). */
-  webhookSender?: WebhookSender;
   /** Social sign-in, linking and the web redirect flow (SPEC §4.9). */
   social: SocialSignInService;
   /** Prometheus counters (server/metrics.ts); optional so code without a gateway (the CLI) need not build one. */

@@ -81,7 +81,9 @@ describe('changing email or phone (SPEC §4.10)', () => {
     const requested = await run(customer, REQUEST_EMAIL_CHANGE, { newEmail: next });
     expect(requested.errors).toEqual([]);
     expect(requested.data!.requestEmailChange).toMatchObject({ sent: true, channel: 'EMAIL', destination: expect.stringMatching(/^n\*\*\*@example\.com$/), expiresIn: 600, resendAfter: 30 });
+    await gw.delivered();
     const code = smtp.codeFor(next);
+    await gw.delivered();
     const notice = smtp.to(old).at(-1)!;
     expect(notice.subject).toMatch(/Menu email address is about to change/);
     expect(notice.text).toContain('n***@example.com');
@@ -111,6 +113,7 @@ describe('changing email or phone (SPEC §4.10)', () => {
     const auth = await signUp(old);
     const customer = bearer(auth.accessToken);
     expect((await run(customer, REQUEST_EMAIL_CHANGE, { newEmail: next })).errors).toEqual([]);
+    await gw.delivered();
     const code = smtp.codeFor(next);
     gw.clock.advance(601_000);
     try {
@@ -133,6 +136,7 @@ describe('changing email or phone (SPEC §4.10)', () => {
     expect(refused.code).toBe('EMAIL_TAKEN');
     expect(refused.errors[0].extensions!.field).toBe('newEmail');
     expect(JSON.stringify(refused.errors)).not.toMatch(new RegExp(`${owner.user.id}|Grace|Hopper`));
+    await gw.delivered();
     expect(smtp.to(taken)).toHaveLength(before);
     // Its own current address is not a change.
     expect((await run(bearer(auth.accessToken), REQUEST_EMAIL_CHANGE, { newEmail: (await run(bearer(auth.accessToken), ME)).data!.me.email })).code).toBe('BAD_USER_INPUT');
@@ -145,8 +149,10 @@ describe('changing email or phone (SPEC §4.10)', () => {
     const customer = bearer(auth.accessToken);
     const requested = await run(customer, REQUEST_PHONE_CHANGE, { newPhoneNumber: newPhone });
     expect(requested.data!.requestPhoneChange).toMatchObject({ sent: true, channel: 'SMS' });
+    await gw.delivered();
     expect(sms.to(oldPhone).at(-1)!.body).toMatch(/change of your account's phone number/);
     expect((await run(customer, ME_PENDING)).data!.me.pendingPhoneChange).toBe(newPhone);
+    await gw.delivered();
     const confirmed = await run(customer, CONFIRM_CONTACT_CHANGE, { code: sms.codeFor(newPhone) });
     expect(confirmed.errors).toEqual([]);
     expect(confirmed.data!.confirmContactChange).toMatchObject({ phoneNumber: newPhone, phoneVerified: true, pendingPhoneChange: null });
@@ -354,6 +360,7 @@ describe('erasure (SPEC §4.10)', () => {
     const b = await signUp(withCode);
     expect((await run(bearer(b.accessToken), DELETE_ACCOUNT, { code: '123456' })).code).toBe('INVALID_OTP');
     expect((await run(frontend, REQUEST_OTP, { input: { email: withCode, purpose: 'VERIFY' } })).errors).toEqual([]);
+    await gw.delivered();
     const code = smtp.codeFor(withCode);
     expect((await run(bearer(b.accessToken), DELETE_ACCOUNT, { code })).data!.deleteAccount).toBe(true);
     expect((await run(partner, USER, { id: b.user.id })).data!.user).toBeNull();

@@ -66,7 +66,7 @@ describe('security events and webhooks (SPEC §4.10)', () => {
   let frontend: Client;
   let partner: Client;
   const bearer = (token: string) => apolloClient(gw.url, { 'x-api-key': app.publishableKey, authorization: `Bearer ${token}` });
-  const drain = () => gw.gateway.services.webhookSender!.drain();
+  const drain = () => gw.gateway.services.courier.drain();
 
   beforeAll(async () => {
     [smtp, hooks] = await Promise.all([startSmtpPeer(), startWebhookPeer()]);
@@ -91,6 +91,7 @@ describe('security events and webhooks (SPEC §4.10)', () => {
     expect((await run(frontend, LOGIN, { input: { email: email('nobody'), password: 'whatever it is' } })).code).toBe('INVALID_CREDENTIALS');
     // a wrong code, then the right one (sign-in by code)
     expect((await run(frontend, REQUEST_OTP, { input: { email: address, purpose: 'LOGIN' } })).errors).toEqual([]);
+    await gw.delivered();
     const loginCode = smtp.codeFor(address);
     expect((await run(frontend, VALIDATE_OTP, { input: { email: address, code: loginCode === '000000' ? '111111' : '000000' } })).code).toBe('INVALID_OTP');
     expect((await run(frontend, VALIDATE_OTP, { input: { email: address, code: loginCode } })).errors).toEqual([]);
@@ -102,6 +103,7 @@ describe('security events and webhooks (SPEC §4.10)', () => {
     const fresh = (await run(frontend, LOGIN, { input: { email: address, password: 'events password 3' } })).data!.login;
     const next = email('ada-new');
     expect((await run(bearer(fresh.accessToken), REQUEST_EMAIL_CHANGE, { newEmail: next })).errors).toEqual([]);
+    await gw.delivered();
     expect((await run(bearer(fresh.accessToken), CONFIRM_CONTACT_CHANGE, { code: smtp.codeFor(next) })).errors).toEqual([]);
     expect((await run(partner, SET_USER_CONTACT, { id: ada.user.id, input: { phoneNumber: '+35799471234', verified: true } })).errors).toEqual([]);
     // a refresh token used after its rotation (past the grace interval)
@@ -169,7 +171,7 @@ describe('security events and webhooks (SPEC §4.10)', () => {
     expect(hooks.events.find((e) => e.type === 'user.suspended')!.data).toEqual({ by: 'partner', reason: 'manual review' });
   });
 
-  it('retries a refused delivery with backoff, then marks it failed, visible in /metrics and the CLI', { timeout: 60_000 }, async () => {
+  it('retries a refused delivery with the courier’s backoff, then marks it failed, visible in /metrics and the CLI', { timeout: 60_000 }, async () => {
     const before = hooks.events.length;
     hooks.fail = true;
     try {
@@ -183,7 +185,7 @@ describe('security events and webhooks (SPEC §4.10)', () => {
       expect(hooks.requests).toBe(requests);
       // …then again, and delivered once the receiver is back.
       hooks.fail = false;
-      gw.clock.advance(10_000);
+      gw.clock.advance(5_000);
       await drain();
       expect(hooks.events.slice(before).map((e) => [e.type, e.userId])).toEqual([
         ['user.signed_up', userId],
@@ -192,19 +194,22 @@ describe('security events and webhooks (SPEC §4.10)', () => {
 
       hooks.fail = true;
       expect((await run(partner, SUSPEND_USER, { id: userId, reason: 'never delivered' })).errors).toEqual([]);
-      for (let attempt = 0; attempt < 10; attempt++) {
+      // WEBHOOK_MAX_ATTEMPTS (12) attempts, each after its backoff (at most 15 minutes apart).
+      for (let attempt = 0; attempt < 12; attempt++) {
         await drain();
-        gw.clock.advance(3_600_000);
+        gw.clock.advance(15 * 60_000);
       }
+      const suspendedEvent = (await allEvents(partner, { userId, type: 'user.suspended' }))[0];
       const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-      expect(metrics).toMatch(/gatehouse_webhook_deliveries_total\{result="failed"\} 1/);
-      expect(metrics).toMatch(/gatehouse_webhook_deliveries_total\{result="retried"\} (\d+)/);
-      expect(metrics).toMatch(/gatehouse_webhook_deliveries_total\{result="delivered"\} \d+/);
-      const listed = await runCli(gw.gateway.config.databaseUrl, 'webhooks', '--failed', '--json');
+      expect(metrics).toMatch(/gatehouse_outbox_failed_total\{channel="webhook"\} 1\b/);
+      expect(Number(/gatehouse_outbox_retries_total\{channel="webhook"\} (\d+)/.exec(metrics)![1])).toBeGreaterThanOrEqual(12);
+      expect(Number(/gatehouse_webhooks_delivered_total (\d+)/.exec(metrics)![1])).toBe(hooks.events.length);
+      const listed = await runCli(gw.gateway.config.databaseUrl, 'outbox', '--app', app.appId, '--failed', '--json');
       expect(listed.code).toBe(0);
       const failed = JSON.parse(listed.stdout);
       expect(failed).toHaveLength(1);
-      expect(failed[0]).toMatchObject({ appId: app.appId, state: 'failed', payload: { type: 'user.suspended', userId }, lastError: expect.stringContaining('HTTP 503') });
+      // The failed delivery is the event's id: the partner reads what it was with securityEvents.
+      expect(failed[0]).toMatchObject({ id: suspendedEvent.id, appId: app.appId, channel: 'WEBHOOK', to: hooks.url, status: 'failed', attempts: 12, lastError: expect.stringContaining('HTTP 503') });
       expect(hooks.events.filter((e) => e.type === 'user.suspended' && e.userId === userId)).toEqual([]);
     } finally {
       hooks.fail = false;
@@ -250,9 +255,9 @@ describe.skipIf(Boolean(TEST_DATABASE_URL))('webhooks across a crash (SPEC §4.1
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function serve(): Promise<{ child: ChildProcess; url: string }> {
+  function serve(extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
     const child = spawn(process.execPath, [bin, 'serve'], {
-      env: { ...process.env, GATEHOUSE_FROM_SOURCE: '1', DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', WEBHOOK_POLL_MS: '100' },
+      env: { ...process.env, GATEHOUSE_FROM_SOURCE: '1', DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', COURIER_POLL_MS: '100', ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -273,20 +278,19 @@ describe.skipIf(Boolean(TEST_DATABASE_URL))('webhooks across a crash (SPEC §4.1
     const { appId, publishableKey } = JSON.parse(created.stdout);
     hooks.secret = /Webhook signing secret \(shown only this once\): (whsec_\S+)/.exec(created.stderr)![1];
 
-    hooks.fail = true;
-    const first = await serve();
+    // The courier of the first process delivers nothing for a minute: the kill comes first.
+    const first = await serve({ COURIER_START_DELAY_MS: '60000' });
     const response = await fetch(`${first.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': publishableKey, connection: 'close' },
       body: JSON.stringify({ query: 'mutation R($input: RegisterInput!) { register(input: $input) { user { id } } }', variables: { input: { email: 'crash@example.com', password: PASSWORD } } }),
     });
     const userId = ((await response.json()) as { data: { register: { user: { id: string } } } }).data.register.user.id;
-    // The event is committed; its delivery has been refused so far. Kill the gateway now.
-    await vi.waitFor(() => expect(hooks.requests).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+    // The events are committed with their deliveries; nothing has been sent. Kill the gateway now.
     const exited = new Promise((resolve) => first.child.once('exit', resolve));
     first.child.kill('SIGKILL');
     await exited;
-    expect(hooks.events).toEqual([]);
+    expect(hooks.requests).toBe(0);
 
     // Meanwhile the operator replaces the signing secret: what is sent from now on is signed with the new one.
     const rotated = await runCli(databaseUrl, 'app', 'webhook-secret', appId);
@@ -294,7 +298,6 @@ describe.skipIf(Boolean(TEST_DATABASE_URL))('webhooks across a crash (SPEC §4.1
     expect(rotated.stdout.trim()).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
     expect(rotated.stdout.trim()).not.toBe(hooks.secret);
     hooks.secret = rotated.stdout.trim();
-    hooks.fail = false;
     await serve();
     await vi.waitFor(() => expect(hooks.events.map((e) => e.type).sort()).toEqual(['login.succeeded', 'user.signed_up']), { timeout: 30_000, interval: 50 });
     expect(hooks.events.every((e) => e.appId === appId && e.userId === userId)).toBe(true);

@@ -100,6 +100,7 @@ async function verifiedCustomer(email: string) {
   const registered = await run(frontend, REGISTER, { input: { email, password: PASSWORD, firstName: 'Vera' } });
   expect(registered.errors).toEqual([]);
   expect((await run(frontend, REQUEST_OTP, { input: { email, purpose: 'VERIFY' } })).errors).toEqual([]);
+  await gw.delivered(); // the courier sends after the commit, not inside the request
   const validated = await run(frontend, VALIDATE_OTP, { input: { email, code: smtp.codeFor(email) } });
   expect(validated.data!.validateOtp.user.emailVerified).toBe(true);
   return registered.data!.register.user as { id: string };

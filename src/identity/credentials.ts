@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { inTransaction } from '../db/transaction';
 import { AppError, badInput, type ErrorCode } from '../errors';
 import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
@@ -54,11 +55,15 @@ export class CredentialService {
     } else {
       assertPasswordPolicy(next, tenant.settings.passwordPolicy, 'newPassword');
     }
+    const hash = await this.hasher.hash(next);
     const first = !user.passwordHash;
-    this.users.setPasswordHash(user, await this.hasher.hash(next));
-    this.events?.stage(em, tenant, { type: 'password.changed', userId: user.id, detail: { first } });
-    await em.flush();
-    await this.sessions.revokeAll(em, user.id, 'password_changed', sessionId);
+    // One commit: the new password, the other sessions ended, the event.
+    await inTransaction(em, async () => {
+      this.users.setPasswordHash(user, hash);
+      this.events?.stage(em, tenant, { type: 'password.changed', userId: user.id, detail: { first } });
+      await em.flush();
+      await this.sessions.revokeAll(em, user.id, 'password_changed', sessionId);
+    });
   }
 
   /**

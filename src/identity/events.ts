@@ -1,6 +1,7 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { App, SecurityEvent } from '../db/entities';
 import { insertSecurityEvent, type SecurityEventRow } from '../db/security-events';
+import { inTransaction } from '../db/transaction';
 import { readAppSettings } from '../config/app-settings';
 import { badInput } from '../errors';
 import { isUuid } from './apps';
@@ -98,14 +99,7 @@ export class SecurityEvents {
       await both(em);
     } else {
       const tx = em.fork();
-      await tx.begin();
-      try {
-        await both(tx);
-        await tx.commit();
-      } catch (error) {
-        await tx.rollback();
-        throw error;
-      }
+      await inTransaction(tx, () => both(tx));
     }
     return row;
   }

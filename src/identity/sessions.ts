@@ -36,6 +36,11 @@ export interface SignInMeta {
   participant?: boolean;
 }
 
+/** A session written but not yet answered: `sign()` issues its tokens (after the commit). */
+export interface OpenedSession {
+  sign(): Promise<AuthResult>;
+}
+
 /** Refresh tokens presented again within this interval get the same child back (a client racing itself). */
 export const REFRESH_GRACE_MS = 10_000;
 const REFRESH_PREFIX = 'rt_';
@@ -64,6 +69,16 @@ export class SessionService {
    * autologin) gets no refresh token and lives only as long as its access token.
    */
   async signIn(em: EntityManager, tenant: Tenant, user: User, meta: SignInMeta = {}): Promise<AuthResult> {
+    return (await this.openSession(em, tenant, user, meta)).sign();
+  }
+
+  /**
+   * signIn's writes only (the session and its first refresh token, flushed with `em`), for a
+   * caller that commits them with other writes: call `sign()` once that transaction committed.
+   * Tokens are signed outside the transaction, which must not wait on anything but its own
+   * statements (on SQLite it holds the only connection).
+   */
+  async openSession(em: EntityManager, tenant: Tenant, user: User, meta: SignInMeta = {}): Promise<OpenedSession> {
     if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     const now = this.clock.now();
     const participant = meta.participant === true;
@@ -86,12 +101,12 @@ export class SessionService {
     this.events?.stage(em, tenant, { type: 'login.succeeded', userId: user.id, ip: meta.ip, detail: { sessionId: session.id, participant } });
     if (participant) {
       await em.flush();
-      return this.payload(session, user, null, null, tenant);
+      return { sign: () => this.payload(session, user, null, null, tenant) };
     }
     const refreshToken = REFRESH_PREFIX + randomSecret(32);
     em.create(RefreshToken, { id: newId(), session, tokenHash: sha256(refreshToken), createdAt: now, expiresAt: session.expiresAt, usedAt: null });
     await em.flush();
-    return this.payload(session, user, refreshToken, session.expiresAt, tenant);
+    return { sign: () => this.payload(session, user, refreshToken, session.expiresAt, tenant) };
   }
 
   /** `refresh`: rotate, return the same child within the grace interval, revoke the family on reuse. */

@@ -23,8 +23,8 @@ export class SingleUseTokens {
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
     const id = newId();
-    em.create(SingleUseToken, { id, app, user, purpose, tokenHash: sha256(token), data, createdAt: now, expiresAt, usedAt: null });
-    await em.flush();
+    // One native INSERT (no unit-of-work pass): inside the caller's transaction when there is one.
+    await em.insert(SingleUseToken, { id, app, user, purpose, tokenHash: sha256(token), data, createdAt: now, expiresAt, usedAt: null });
     return { token, id, expiresAt };
   }
 
@@ -47,9 +47,5 @@ export class SingleUseTokens {
   /** Retires a user's unused tokens of one purpose (a new reset link replaces older ones). */
   async retireAll(em: EntityManager, purpose: SingleUseTokenPurpose, userId: string): Promise<void> {
     await em.nativeUpdate(SingleUseToken, { user: userId, purpose, usedAt: null }, { usedAt: this.clock.now() });
-  }
-
-  async remove(em: EntityManager, id: string): Promise<void> {
-    await em.nativeDelete(SingleUseToken, { id });
   }
 }

@@ -23,17 +23,23 @@ export interface SmtpPeer {
   messages: ReceivedMail[];
   /** Refuse recipients with 550 while true. */
   fail: boolean;
+  /** Wait this long before accepting each message's data (a slow mail server). */
+  delayMs: number;
+  /** Messages whose data is being received or held back by delayMs right now. */
+  receiving: number;
   to(address: string): ReceivedMail[];
   /** The code of the newest mail to `address`. */
   codeFor(address: string): string;
   close(): Promise<void>;
 }
 
-export async function startSmtpPeer(): Promise<SmtpPeer> {
+export async function startSmtpPeer(options: { delayMs?: number } = {}): Promise<SmtpPeer> {
   const peer: SmtpPeer = {
     url: '',
     messages: [],
     fail: false,
+    delayMs: options.delayMs ?? 0,
+    receiving: 0,
     to: (address) => peer.messages.filter((m) => m.to.some((t) => t.toLowerCase() === address.toLowerCase())),
     codeFor(address) {
       const mails = peer.to(address);
@@ -54,17 +60,23 @@ export async function startSmtpPeer(): Promise<SmtpPeer> {
       callback(error);
     },
     onData(stream, session, callback) {
+      peer.receiving++;
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
-        peer.messages.push({
-          ...parseMail(raw),
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw,
-        });
-        callback();
+        const accept = () => {
+          peer.receiving--;
+          peer.messages.push({
+            ...parseMail(raw),
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw,
+          });
+          callback();
+        };
+        if (peer.delayMs > 0) setTimeout(accept, peer.delayMs);
+        else accept();
       });
     },
   });

@@ -13,7 +13,7 @@ import type { AttemptLimiter } from '../rate-limit';
 import type { SessionService } from '../sessions';
 import type { Tenant, UserService } from '../users';
 import { addressesOf, type Erasure } from './erasure';
-import { inTransaction } from './transaction';
+import { inTransaction } from '../../db/transaction';
 
 export const MAX_SUSPENSION_REASON = 200;
 
@@ -135,7 +135,8 @@ export class AccountLifecycle {
     );
     const target = own.find((t) => t.key === live[0]?.destination);
     if (!target) throw invalidOtp(0);
-    const challenge = await this.challenges.verify(em, tenant, target, typed, ['LOGIN', 'VERIFY']);
+    // Checked (the try counted); not consumed: erasure deletes the code with everything else.
+    const challenge = await this.challenges.check(em, tenant, target, typed, ['LOGIN', 'VERIFY']);
     if (challenge.userId !== user.id) throw invalidOtp(0);
   }
 }

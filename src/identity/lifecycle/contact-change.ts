@@ -12,7 +12,7 @@ import type { CodeTarget } from '../otp/target';
 import { newId } from '../secrets';
 import { rethrowUnique, type Tenant, type UserService } from '../users';
 import { normalizeEmail, normalizePhone } from '../validation';
-import { inTransaction } from './transaction';
+import { inTransaction } from '../../db/transaction';
 
 export type ContactChangeInput = { kind: 'email'; newEmail: string } | { kind: 'phone'; newPhoneNumber: string; countryCode?: string | null };
 
@@ -65,23 +65,30 @@ export class ContactChangeService {
     }
     await this.assertFree(em, tenant, target);
 
-    const issued = await this.challenges.issue(em, tenant, { target, purpose: 'CONTACT_CHANGE', userId: user.id, deliver: true });
-    const now = this.clock.now();
-    await inTransaction(em, async () => {
-      await em.nativeDelete(ContactChange, { user: user.id });
-      await em.insert(ContactChange, {
-        id: newId(),
-        app: tenant.app.id,
-        user: user.id,
-        kind: target.kind,
-        address: target.address,
-        destination: target.key,
-        createdAt: now,
-        expiresAt: issued.expiresAt,
+    // One commit: the code and its message, the waiting change, the notice to the old address.
+    const pending = await this.challenges.prepare(em, tenant, { target, purpose: 'CONTACT_CHANGE', userId: user.id, deliver: true });
+    try {
+      const issued = await inTransaction(em, async () => {
+        const written = await this.challenges.write(em, pending);
+        await em.nativeDelete(ContactChange, { user: user.id });
+        await em.insert(ContactChange, {
+          id: newId(),
+          app: tenant.app.id,
+          user: user.id,
+          kind: target.kind,
+          address: target.address,
+          destination: target.key,
+          createdAt: pending.now,
+          expiresAt: written.expiresAt,
+        });
+        await this.notifyOldAddress(em, tenant, user, target);
+        return written;
       });
-    });
-    await this.notifyOldAddress(em, tenant, user, target);
-    return { sent: true, channel: target.channel, destination: target.masked, ...issued };
+      return { sent: true, channel: target.channel, destination: target.masked, ...issued };
+    } catch (error) {
+      await this.challenges.abandon(pending);
+      throw error;
+    }
   }
 
   async confirm(em: EntityManager, tenant: Tenant, userId: string, code: string, ip: string | null): Promise<User> {
@@ -90,12 +97,13 @@ export class ContactChangeService {
     if (!pending) throw invalidOtp(0);
     if (pending.expiresAt <= this.clock.now()) throw new AppError('OTP_EXPIRED');
     const target = asTarget(pending.kind, pending.destination, pending.address);
-    const challenge = await this.challenges.verify(em, tenant, target, typed, ['CONTACT_CHANGE']);
+    const challenge = await this.challenges.check(em, tenant, target, typed, ['CONTACT_CHANGE']);
     // A code for this address asked by someone else (another account's change) is not this change's.
     if (challenge.userId !== userId) throw invalidOtp(0);
 
     try {
       return await inTransaction(em, async () => {
+        await this.challenges.consume(em, challenge);
         const user = await this.users.requireById(em, tenant, userId);
         const old = this.apply(user, tenant, pending.kind, pending.address, pending.destination, true);
         await this.retireOldAddress(em, tenant, user, pending.kind, old);
@@ -198,12 +206,11 @@ export class ContactChangeService {
     if (!old) return;
     await em.nativeDelete(OtpChallenge, { app: tenant.app.id, destination: old.key });
     if (kind === 'email') await em.nativeUpdate(SingleUseToken, { user: user.id, purpose: 'password_reset', usedAt: null }, { usedAt: this.clock.now() });
-    // Today every outbox row is a message already handed over (the development outbox). With the
-    // durable courier this must keep rows still waiting (status pending/sending): the notice to
-    // the old address may be among them, and it matters most when the change is not the owner's.
+    // Only messages already handed over (or given up): one still waiting may be the notice to
+    // the old address, which matters most when the change is not the owner's.
     const addresses = [...new Set([old.key, old.address].map((a) => a.toLowerCase()))];
     await em.getConnection().execute(
-      `delete from outbox_message where app_id = ? and channel <> 'WEBHOOK' and lower("to") in (${addresses.map(() => '?').join(', ')})`,
+      `delete from outbox_message where app_id = ? and channel <> 'WEBHOOK' and status in ('delivered', 'failed') and lower("to") in (${addresses.map(() => '?').join(', ')})`,
       [tenant.app.id, ...addresses],
       'run',
       em.getTransactionContext(),
@@ -221,24 +228,25 @@ export class ContactChangeService {
 
   /**
    * Tells the address being replaced (else the account's other one) where the change would
-   * go, masked. Informational: a failure is logged and the change still waits for its code.
+   * go, masked: queued with the code, in the same transaction. Where this gateway has no
+   * channel for that address (production with SMS only, say) the change still goes ahead.
    */
   private async notifyOldAddress(em: EntityManager, tenant: Tenant, user: User, target: CodeTarget): Promise<void> {
     const sameKind = target.kind === 'email' ? user.email : user.phoneNumber;
     const to = sameKind ? { channel: target.channel, address: sameKind } : user.email ? { channel: 'EMAIL' as const, address: user.email } : user.phoneNumber ? { channel: 'SMS' as const, address: user.phoneNumber } : null;
     if (!to) return;
-    try {
-      await this.courier.send(em, {
-        appId: tenant.app.id,
-        settings: tenant.settings,
-        channel: to.channel,
-        to: to.address,
-        template: 'contact-change-notice',
-        vars: { what: target.kind === 'email' ? 'email address' : 'phone number', destination: target.masked },
-      });
-    } catch (error) {
-      this.logger.warn({ appId: tenant.app.id, userId: user.id, err: { message: (error as Error).message } }, 'contact change notice not delivered');
+    if (!this.courier.canDeliver(to.channel)) {
+      this.logger.warn({ appId: tenant.app.id, userId: user.id, channel: to.channel }, 'contact change notice not sent: no channel for the old address');
+      return;
     }
+    await this.courier.send(em, {
+      appId: tenant.app.id,
+      settings: tenant.settings,
+      channel: to.channel,
+      to: to.address,
+      template: 'contact-change-notice',
+      vars: { what: target.kind === 'email' ? 'email address' : 'phone number', destination: target.masked },
+    });
   }
 }
 

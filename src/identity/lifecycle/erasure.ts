@@ -3,7 +3,7 @@ import { UserTombstone, type User } from '../../db/entities';
 import type { Clock } from '../clock';
 import type { SecurityEvents } from '../events';
 import type { Tenant } from '../users';
-import { inTransaction } from './transaction';
+import { inTransaction } from '../../db/transaction';
 
 /** Who is erased, and every address that names them (lookup keys and as written). */
 export interface ErasureSubject {

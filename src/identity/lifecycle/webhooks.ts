@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { App, OutboxMessage } from '../../db/entities';
 import type { SecurityEventRow } from '../../db/security-events';
+import type { Courier } from '../../delivery';
 import type { EventSink } from '../events';
 import type { Tenant } from '../users';
 
@@ -17,22 +18,23 @@ export function webhookPayload(event: SecurityEventRow): string {
 }
 
 /**
- * Puts each event of an app with a webhookUrl on the outbox, in the event's own transaction
- * (staged with it, or inserted beside it), so an event never exists without its delivery and
- * a crash after the commit loses nothing: the sender (webhook-sender.ts) takes it from there.
+ * Puts each event of an app with a webhookUrl on the courier's outbox as a WEBHOOK message, in
+ * the event's own transaction (staged with it, or inserted beside it): an event never exists
+ * without its delivery, and a crash after the commit loses nothing. The courier's worker sends
+ * it (delivery/webhook.ts), at least once, with its retries and backoff, and marks it failed
+ * after the last (`gatehouse outbox --failed`, `gatehouse_outbox_failed_total{channel="webhook"}`).
  */
 export class WebhookOutbox implements EventSink {
-  /** Called when a delivery was queued (the sender looks at the outbox soon after). */
-  onQueued?: () => void;
+  constructor(private readonly courier: Courier) {}
 
   stage(em: EntityManager, tenant: Tenant, event: SecurityEventRow): void {
     em.persist(em.create(OutboxMessage, { ...this.row(tenant, event), app: em.getReference(App, event.appId) }));
-    this.onQueued?.();
+    this.courier.wakeAfterCommit(em);
   }
 
   async insert(em: EntityManager, tenant: Tenant, event: SecurityEventRow): Promise<void> {
     await em.insert(OutboxMessage, { ...this.row(tenant, event), app: event.appId });
-    this.onQueued?.();
+    this.courier.wakeAfterCommit(em);
   }
 
   private row(tenant: Tenant, event: SecurityEventRow) {
@@ -43,7 +45,13 @@ export class WebhookOutbox implements EventSink {
       template: WEBHOOK_TEMPLATE,
       subject: null,
       body: webhookPayload(event),
+      fromName: '',
       createdAt: event.at,
+      status: 'pending' as const,
+      attempts: 0,
+      nextAttemptAt: event.at,
+      carrierId: null,
+      expiresAt: null,
     };
   }
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { User, type OtpChannel, type OtpPurpose } from '../../db/entities';
+import { inTransaction } from '../../db/transaction';
 import { AppError, badInput } from '../../errors';
 import type { SecurityEvents } from '../events';
 import type { AuthResult, SessionService, SignInMeta } from '../sessions';
@@ -72,7 +73,7 @@ export class OtpService {
   async validate(em: EntityManager, tenant: Tenant, input: ValidateOtpData, meta: SignInMeta): Promise<AuthResult> {
     const target = targetOf(input);
     const code = readCode(input.code);
-    const challenge = await this.challenges.verify(em, tenant, target, code, ['LOGIN', 'VERIFY']).catch(async (error: unknown) => {
+    const challenge = await this.challenges.check(em, tenant, target, code, ['LOGIN', 'VERIFY']).catch(async (error: unknown) => {
       // A wrong code is a failed sign-in (SPEC §4.10), known account or not; the answer is the same.
       if (this.events && error instanceof AppError && error.code === 'INVALID_OTP') {
         const owner = await this.users.findByIdentity(em, tenant, target);
@@ -83,10 +84,15 @@ export class OtpService {
     const user = challenge.userId ? await this.users.findOne(em, tenant, { id: challenge.userId }) : null;
     // A challenge recorded for an unknown identity was never sent; nobody can hold its code.
     if (!user) throw invalidOtp(0);
-    markVerified(user, target);
-    user.updatedAt = challenge.consumedAt!;
-    // signIn refuses a suspended account and flushes the verification with the new session.
-    return this.sessions.signIn(em, tenant, user, meta);
+    // One commit: the code used, the identity verified, the session.
+    const opened = await inTransaction(em, async () => {
+      await this.challenges.consume(em, challenge);
+      markVerified(user, target);
+      user.updatedAt = challenge.consumedAt!;
+      // Refuses a suspended account (nothing is then committed); flushes the verification with the new session.
+      return this.sessions.openSession(em, tenant, user, meta);
+    });
+    return opened.sign();
   }
 
   /** REGISTER: an identity that already has an account answers EMAIL_TAKEN / PHONE_TAKEN (as register would). */
