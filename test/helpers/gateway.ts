@@ -8,6 +8,7 @@ import { createGateway, type Gateway } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { parsePostgresUrl, SCHEMA_DDL_LOCK } from '../../src/db/orm';
 import { ShiftedClock } from '../../src/identity/clock';
+import type { Logger } from '../../src/logger';
 
 export interface TestApp {
   appId: string;
@@ -33,6 +34,8 @@ export interface StartOptions {
    * this one first.
    */
   sameDeploymentAs?: TestGateway;
+  /** The gateway's logger (default: one at TEST_LOG_LEVEL, silent); tests that read the log pass their own. */
+  logger?: Logger;
 }
 
 /**
@@ -90,7 +93,7 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Sta
   };
   let gateway: Gateway;
   try {
-    gateway = await createGateway(config, { clock });
+    gateway = await createGateway(config, { clock, logger: options.logger });
   } catch (error) {
     await cleanUp();
     throw error;
