@@ -31,6 +31,7 @@ import { createMetrics, metricsRoute } from './server/metrics';
 import { oauthRoutes } from './server/oauth';
 import { oauthCallbackRoutes } from './server/oauth-callback';
 import { playgroundRoutes, withPlayground } from './server/playground';
+import { resetPageRoutes } from './server/reset-page';
 import type { Services } from './services';
 
 export interface GatewayOptions {
@@ -126,7 +127,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     otp,
     callLimits,
     credentials: new CredentialService(users, hasher, sessions, loginLimiters.account),
-    passwordReset: new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail),
+    passwordReset: new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail, apps),
     autologin: new AutologinService(apps, users, singleUse, sessions),
     legal: new LegalService(users, clock),
     social,
@@ -159,6 +160,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300', ...PUBLIC_CORS }),
     // OAuth 2.0 (SPEC §4.11): token, userinfo, revoke, introspect, and both discovery documents.
     ...oauthRoutes(services),
+    // The page the default reset link opens (apps without resetPasswordUrl), in production too.
+    ...resetPageRoutes(services),
     'GET /readyz': async (_req, res) => {
       try {
         await orm.em.getConnection().execute('select 1');
