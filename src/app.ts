@@ -35,6 +35,7 @@ import { createMetrics, metricsRoute } from './server/metrics';
 import { oauthRoutes } from './server/oauth';
 import { oauthCallbackRoutes } from './server/oauth-callback';
 import { playgroundRoutes, withPlayground } from './server/playground';
+import { resetPageRoutes } from './server/reset-page';
 import type { Services } from './services';
 
 export interface GatewayOptions {
@@ -101,7 +102,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   const codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
   registration.codeRegistration = codeRegistration;
   const credentials = new CredentialService(users, hasher, sessions, loginLimiters.account);
-  const passwordReset = new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail);
+  const passwordReset = new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail, apps);
 
   // Security events (SPEC §4.10): every flow that records one gets the same recorder, and each
   // event of an app with a webhookUrl is put on the outbox in the event's transaction.
@@ -186,6 +187,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300', ...PUBLIC_CORS }),
     // OAuth 2.0 (SPEC §4.11): token, userinfo, revoke, introspect, and both discovery documents.
     ...oauthRoutes(services),
+    // The page the default reset link opens (apps without resetPasswordUrl), in production too.
+    ...resetPageRoutes(services),
     'GET /readyz': async (_req, res) => {
       try {
         await orm.em.getConnection().execute('select 1');

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { User } from '../db/entities';
 import { inTransaction } from '../db/transaction';
 import { AppError, badInput } from '../errors';
+import type { AppService } from './apps';
 import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
 import { assertPasswordPolicy } from './passwords/policy';
@@ -53,6 +54,7 @@ export class PasswordResetService {
     private readonly sessions: SessionService,
     private readonly publicUrl: () => string,
     private readonly mail: ResetMailer,
+    private readonly apps: AppService,
   ) {}
 
   async request(em: EntityManager, tenant: Tenant, secretCaller: boolean, input: ResetRequestData): Promise<ResetRequestOutcome> {
@@ -99,6 +101,18 @@ export class PasswordResetService {
     await inTransaction(em, async () => {
       for (let i = 0; i < 3; i++) await this.tokens.retireAll(em, 'password_reset', NO_USER);
     });
+  }
+
+  /**
+   * The app (tenant) a live reset token belongs to, or null when the token is unknown,
+   * expired or used. The gateway's own reset page (server/reset-page.ts) has no API key —
+   * the browser holds only the token from the mailed link — so it finds the tenant this way
+   * and then calls reset() like the resetPassword mutation does: the single-use, suspension
+   * and policy checks are that one method's, whichever door the token comes through.
+   */
+  async tenantOfToken(em: EntityManager, token: string): Promise<Tenant | null> {
+    const app = await this.tokens.appOf(em, 'password_reset', token);
+    return app ? { app, settings: this.apps.settingsOf(app) } : null;
   }
 
   /**

@@ -32,8 +32,22 @@ export class SingleUseTokens {
   async peek(em: EntityManager, purpose: SingleUseTokenPurpose, appId: string, presented: string): Promise<SingleUseToken | null> {
     if (presented.length < 10 || presented.length > 200) return null;
     const row = await em.findOne(SingleUseToken, { tokenHash: sha256(presented), purpose, app: appId }, { populate: ['user'] });
-    if (!row || row.usedAt || row.expiresAt <= this.clock.now()) return null;
-    return row;
+    return row && this.live(row) ? row : null;
+  }
+
+  /**
+   * The app a live token of this purpose was issued in, whichever app that is; null when
+   * unknown, expired, or already used. For callers that hold only the token (the gateway's
+   * reset page): the token, 256 random bits, is then the credential, as a key is elsewhere.
+   */
+  async appOf(em: EntityManager, purpose: SingleUseTokenPurpose, presented: string): Promise<App | null> {
+    if (presented.length < 10 || presented.length > 200) return null;
+    const row = await em.findOne(SingleUseToken, { tokenHash: sha256(presented), purpose }, { populate: ['app'] });
+    return row && this.live(row) ? row.app : null;
+  }
+
+  private live(row: SingleUseToken): boolean {
+    return !row.usedAt && row.expiresAt > this.clock.now();
   }
 
   /** Consumes a live token of this app and purpose; null when unknown, expired, or already used. */

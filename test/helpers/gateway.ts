@@ -41,7 +41,7 @@ export interface StartOptions {
    * this one first.
    */
   sameDeploymentAs?: TestGateway;
-  /** Where the gateway logs (default: a logger at TEST_LOG_LEVEL, silent). */
+  /** The gateway's logger (default: one at TEST_LOG_LEVEL, silent); tests that read the log pass their own. */
   logger?: Logger;
 }
 
