@@ -23,6 +23,10 @@ import { FacebookVerifier, IdTokenVerifier, OidcClients, SecretBox, SocialAccoun
 import { JwtService } from './identity/tokens/jwt';
 import { SigningKeys } from './identity/tokens/signing-keys';
 import { UserService } from './identity/users';
+import { SecurityEvents, startEventPurge } from './identity/events';
+import { AccountLifecycle, ContactChangeService, Erasure, WebhookOutbox, WebhookSecrets } from './identity/lifecycle';
+import { WebhookTransport } from './delivery/webhook';
+import { Counter } from 'prom-client';
 import { createLogger, type Logger } from './logger';
 import { createGraphQLHandler } from './server/graphql-handler';
 import { createHttpServer } from './server/http';
@@ -75,7 +79,10 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   const login = new LoginService(users, hasher, sessions, loginLimiters);
   // One-time codes (SPEC §3, §4.3) and their delivery (SPEC §6); hourly send counts on the limiter factory.
   // The courier's worker delivers only in a gateway (createGateway starts it), never in the CLI.
-  const courier = createCourier(config, { apps, clock, logger, orm });
+  // Security events go to apps' webhooks as one more channel of the courier (SPEC §4.10).
+  const webhookSecrets = new WebhookSecrets(clock, secrets);
+  const webhook = new WebhookTransport((appId) => webhookSecrets.get(orm.em.fork(), appId));
+  const courier = createCourier(config, { apps, clock, logger, orm, webhook });
   const challenges = new ChallengeStore(clock, secrets, courier, limiterFactory);
   const callLimits = new CallLimiter(limiterFactory);
   const otp = new OtpService(users, sessions, challenges);
@@ -92,18 +99,34 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     });
   };
   const registration = new RegistrationService(users, hasher, sessions);
-  registration.codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
+  const codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
+  registration.codeRegistration = codeRegistration;
+  const credentials = new CredentialService(users, hasher, sessions, loginLimiters.account);
+  const passwordReset = new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail, apps);
+
+  // Security events (SPEC §4.10): every flow that records one gets the same recorder, and each
+  // event of an app with a webhookUrl is put on the outbox in the event's transaction.
+  const events = new SecurityEvents(clock);
+  events.sink = new WebhookOutbox(courier);
+  for (const service of [sessions, login, otp, registration, codeRegistration, credentials, passwordReset]) service.events = events;
+  const lifecycle = {
+    contacts: new ContactChangeService(clock, users, challenges, courier, events, logger),
+    accounts: new AccountLifecycle(clock, users, sessions, hasher, challenges, loginLimiters.account, events, new Erasure(clock, events)),
+    webhookSecrets,
+  };
   // Social sign-in (SPEC §4.9): provider client secrets sealed at rest, tokens verified with jose / openid-client.
   const secretBox = new SecretBox(secrets);
   apps.secretBox = secretBox;
   const oidcClients = new OidcClients(clock, secretBox);
+  const socialAccounts = new SocialAccounts(clock, users);
+  socialAccounts.events = events;
   const social = new SocialSignInService(
     clock,
     new IdTokenVerifier(clock, (em, provider) => oidcClients.jwksUri(em, provider)),
     new FacebookVerifier(clock),
     oidcClients,
     secretBox,
-    new SocialAccounts(clock, users),
+    socialAccounts,
     sessions,
     singleUse,
     () => config.publicUrl,
@@ -126,10 +149,12 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     courier,
     otp,
     callLimits,
-    credentials: new CredentialService(users, hasher, sessions, loginLimiters.account),
-    passwordReset: new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail, apps),
+    credentials,
+    passwordReset,
     autologin: new AutologinService(apps, users, singleUse, sessions),
     legal: new LegalService(users, clock),
+    events,
+    lifecycle,
     social,
   };
 }
@@ -143,9 +168,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const redis = services.redis;
   services.metrics = createMetrics({ redisUp: redis && (() => redis.up) }); // per gateway: tests run several in one process
   if (redis) redis.onFallback = (limit) => services.metrics?.rateLimitFallbacks.inc({ limit });
-  services.courier.onDelivered = (channel) => services.metrics?.codesSent.inc({ channel: channel.toLowerCase() });
+  const webhooksDelivered = new Counter({ name: 'gatehouse_webhooks_delivered_total', help: 'Security events delivered to apps\' webhooks', registers: [services.metrics.registry] });
+  services.courier.onDelivered = (channel) => (channel === 'WEBHOOK' ? webhooksDelivered.inc() : services.metrics?.codesSent.inc({ channel: channel.toLowerCase() }));
   registerCourierMetrics(services.metrics.registry, services.courier, orm);
   await Promise.all([services.signingKeys.init(), services.hasher.prepare(), redis?.start()]);
+  const stopLifecycle = startLifecycleWork(services);
   const graphql = await createGraphQLHandler(buildServedSchema(), services);
   services.courier.start();
 
@@ -208,8 +235,23 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await graphql.stop();
       // No request is left to queue a message: deliveries in flight finish before the database closes.
       await services.courier.close();
+      await stopLifecycle();
       await orm.close(true);
       await redis?.close();
     },
   };
 }
+
+
+/**
+ * The account lifecycle's background work in a serving gateway (SPEC §4.10): the timer that
+ * purges security events past their app's retention (unref'd). Webhook deliveries are the
+ * courier's. The returned function stops it (gateway close).
+ */
+function startLifecycleWork(services: Services): () => Promise<void> {
+  const { orm, logger, config } = services;
+  return startEventPurge(services.events, () => orm.em.fork(), config.securityEventPurgeIntervalMs, (error) =>
+    logger.warn({ err: { message: (error as Error).message } }, 'security event purge failed; retrying at the next interval'),
+  );
+}
+

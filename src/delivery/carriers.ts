@@ -14,6 +14,8 @@ const KILL: Record<TemplateName, (em: EntityManager, message: OutboxMessage, now
   otp: (em, message, now) =>
     em.nativeUpdate(OtpChallenge, { id: message.carrierId!, consumedAt: null, createdAt: { $lte: message.createdAt } }, { consumedAt: now }),
   'password-reset': (em, message, now) => em.nativeUpdate(SingleUseToken, { id: message.carrierId!, usedAt: null }, { usedAt: now }),
+  // A notice carries nothing that could be used.
+  'contact-change-notice': async () => 0,
 };
 
 export async function killCarrier(em: EntityManager, message: OutboxMessage, now: Date): Promise<void> {

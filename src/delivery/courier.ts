@@ -8,7 +8,7 @@ import type { Clock } from '../identity/clock';
 import { newId } from '../identity/secrets';
 import type { Logger } from '../logger';
 import { renderTemplate, type DeliveryChannelName, type TemplateName, type TemplateVars } from './templates';
-import type { Transport } from './transport';
+import type { OutboxChannel, Transport } from './transport';
 import { OutboxWorker, type WorkerOptions } from './worker';
 
 export interface SendRequest {
@@ -54,16 +54,16 @@ const NO_MESSAGE = '00000000-0000-0000-0000-000000000000';
  */
 export class Courier {
   /** Called after each delivered message (metrics count codes and links sent by channel). */
-  onDelivered?: (channel: DeliveryChannelName) => void;
+  onDelivered?: (channel: OutboxChannel) => void;
   /** Called after a failed attempt that will be retried. */
-  onRetry?: (channel: DeliveryChannelName) => void;
+  onRetry?: (channel: OutboxChannel) => void;
   /** Called when a message is marked failed for good. */
-  onFailed?: (channel: DeliveryChannelName) => void;
+  onFailed?: (channel: OutboxChannel) => void;
 
   private readonly worker: OutboxWorker;
 
   constructor(
-    private readonly transports: Partial<Record<DeliveryChannelName, Transport>>,
+    private readonly transports: Partial<Record<OutboxChannel, Transport>>,
     private readonly apps: AppService,
     private readonly clock: Clock,
     logger: Logger,
@@ -110,6 +110,19 @@ export class Courier {
     // After the commit, and after this turn of the event loop: the answer goes out before the worker's queries.
     afterCommit(em, () => this.worker.wakeSoon());
     return { channel: request.channel, via: transport.name, messageId: id };
+  }
+
+  /**
+   * Wakes the worker once `em`'s transaction has committed (at once without one): for rows a
+   * module writes to the outbox itself, already rendered — webhook deliveries (identity/lifecycle/webhooks.ts).
+   */
+  wakeAfterCommit(em: EntityManager): void {
+    afterCommit(em, () => this.worker.wakeSoon());
+  }
+
+  /** Whether this gateway can deliver by `channel` (a WEBHOOK transport is always there in a gateway). */
+  canDeliver(channel: OutboxChannel): boolean {
+    return Boolean(this.transports[channel]);
   }
 
   /**

@@ -14,6 +14,7 @@ export { registerCourierMetrics } from './metrics';
 export { formatOutbox, listOutbox, type OutboxEntry, type OutboxFilter } from './outbox';
 export { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './sms-webhook';
 export type { DeliveryChannelName, TemplateName, TemplateVars } from './templates';
+export type { OutboxChannel } from './transport';
 export { retryDelayMs } from './worker';
 
 export interface CourierDeps {
@@ -23,6 +24,8 @@ export interface CourierDeps {
   orm: MikroORM;
   /** Where the development outbox prints (stdout by default). */
   print?: (text: string) => void;
+  /** Security events to apps' webhookUrls (SPEC §4.10): one more channel of the outbox. */
+  webhook?: Transport;
 }
 
 /**
@@ -35,10 +38,11 @@ export function createCourier(config: Config, deps: CourierDeps): Courier {
   const email: Transport | undefined = config.smtpUrl ? new SmtpTransport(config.smtpUrl, config.emailFrom) : outbox;
   const sms: Transport | undefined =
     config.smsWebhookUrl && config.smsWebhookSecret ? new SmsWebhookTransport(config.smsWebhookUrl, config.smsWebhookSecret) : outbox;
-  return new Courier({ EMAIL: email, SMS: sms }, deps.apps, deps.clock, deps.logger, deps.orm, {
+  return new Courier({ EMAIL: email, SMS: sms, WEBHOOK: deps.webhook }, deps.apps, deps.clock, deps.logger, deps.orm, {
     pollMs: config.courierPollMs,
     startDelayMs: config.courierStartDelayMs,
     maxAttempts: config.courierMaxAttempts,
+    channelMaxAttempts: { WEBHOOK: config.webhookMaxAttempts },
   });
 }
 

@@ -33,7 +33,7 @@ export interface OutboxFilter {
 export interface OutboxEntry {
   id: string;
   appId: string;
-  channel: 'EMAIL' | 'SMS';
+  channel: OutboxMessage['channel'];
   to: string;
   template: string;
   subject: string | null;

@@ -1,9 +1,12 @@
 import type { DeliveryChannelName } from './templates';
 
+/** What an outbox row goes out by: a rendered message's channel, or WEBHOOK (an app's security event, SPEC §4.10). */
+export type OutboxChannel = DeliveryChannelName | 'WEBHOOK';
+
 /** One rendered message on its way out (read from its outbox row). */
 export interface OutgoingMessage {
   appId: string;
-  channel: DeliveryChannelName;
+  channel: OutboxChannel;
   to: string;
   template: string;
   /** Display name for the sender (the app's brand); email only. */

@@ -4,8 +4,7 @@ import { inTransaction } from '../db/transaction';
 import type { Clock } from '../identity/clock';
 import type { Logger } from '../logger';
 import { killCarrier } from './carriers';
-import type { DeliveryChannelName } from './templates';
-import type { Transport } from './transport';
+import type { OutboxChannel, Transport } from './transport';
 
 export interface WorkerOptions {
   /** How often to look for due messages when nothing woke the worker. */
@@ -14,6 +13,8 @@ export interface WorkerOptions {
   startDelayMs: number;
   /** Attempts before a message is marked failed. */
   maxAttempts: number;
+  /** Another number of attempts for a channel (webhooks: a partner's receiver may be down for longer than a mail server). */
+  channelMaxAttempts?: Partial<Record<OutboxChannel, number>>;
   /** Messages claimed per pass, delivered in parallel. */
   batchSize?: number;
   /** A claim's lease: a message still `sending` past it (its worker died) is taken again. */
@@ -28,9 +29,9 @@ interface Claim {
 }
 
 export interface WorkerEvents {
-  delivered(channel: DeliveryChannelName): void;
-  retried(channel: DeliveryChannelName): void;
-  failed(channel: DeliveryChannelName): void;
+  delivered(channel: OutboxChannel): void;
+  retried(channel: OutboxChannel): void;
+  failed(channel: OutboxChannel): void;
 }
 
 /** Wait before attempt n + 1 after n failed ones: 5 s, 20 s, 80 s, 320 s, then 15 min. */
@@ -66,7 +67,7 @@ export class OutboxWorker {
   private soon = false;
 
   constructor(
-    private readonly transports: Partial<Record<DeliveryChannelName, Transport>>,
+    private readonly transports: Partial<Record<OutboxChannel, Transport>>,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly orm: MikroORM,
@@ -221,7 +222,7 @@ export class OutboxWorker {
 
   private async retryOrFail(message: OutboxMessage, mine: Claim, reason: string, meta: object): Promise<void> {
     const attempt = message.attempts + 1;
-    if (attempt >= this.options.maxAttempts) return this.fail(message, mine, reason, meta);
+    if (attempt >= (this.options.channelMaxAttempts?.[message.channel] ?? this.options.maxAttempts)) return this.fail(message, mine, reason, meta);
     const next = new Date(this.clock.now().getTime() + retryDelayMs(attempt));
     await this.orm.em.fork().nativeUpdate(OutboxMessage, mine, { status: 'pending', nextAttemptAt: next, lockedUntil: null, lastError: reason });
     this.logger.warn({ ...meta, cause: reason, retryAt: next.toISOString() }, 'message delivery failed; will retry');

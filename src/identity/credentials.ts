@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { inTransaction } from '../db/transaction';
 import { AppError, badInput, type ErrorCode } from '../errors';
+import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
 import { schemeOf } from './passwords/hasher';
 import { assertPasswordPolicy } from './passwords/policy';
@@ -22,6 +23,9 @@ export const MAX_IMPORT_ROWS = 1000;
 
 /** Password changes and bulk imports with foreign hashes. */
 export class CredentialService {
+  /** `password.changed` (SPEC §4.10), written with the new hash. Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly users: UserService,
     private readonly hasher: PasswordHasher,
@@ -52,9 +56,11 @@ export class CredentialService {
       assertPasswordPolicy(next, tenant.settings.passwordPolicy, 'newPassword');
     }
     const hash = await this.hasher.hash(next);
-    // One commit: the new password and the other sessions ended.
+    const first = !user.passwordHash;
+    // One commit: the new password, the other sessions ended, the event.
     await inTransaction(em, async () => {
       this.users.setPasswordHash(user, hash);
+      this.events?.stage(em, tenant, { type: 'password.changed', userId: user.id, detail: { first } });
       await em.flush();
       await this.sessions.revokeAll(em, user.id, 'password_changed', sessionId);
     });

@@ -3,6 +3,7 @@ import type { User } from '../db/entities';
 import { inTransaction } from '../db/transaction';
 import { AppError, badInput } from '../errors';
 import type { AppService } from './apps';
+import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
 import { assertPasswordPolicy } from './passwords/policy';
 import type { SessionService } from './sessions';
@@ -43,6 +44,9 @@ export const RESET_TTL_SECONDS = 3600;
  * key an unknown email answers exactly like a known one.
  */
 export class PasswordResetService {
+  /** `password.reset` (SPEC §4.10), written with the new hash. Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly users: UserService,
     private readonly tokens: SingleUseTokens,
@@ -127,6 +131,7 @@ export class PasswordResetService {
       const row = await this.tokens.consume(em, 'password_reset', tenant.app.id, token);
       if (!row) throw new AppError('INVALID_RESET_TOKEN', undefined, { field: 'token' });
       this.users.setPasswordHash(row.user, hash);
+      this.events?.stage(em, tenant, { type: 'password.reset', userId: row.user.id });
       await em.flush();
       await this.sessions.revokeAll(em, row.user.id, 'password_reset');
     });

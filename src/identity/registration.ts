@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { User } from '../db/entities';
 import { inTransaction } from '../db/transaction';
 import { AppError, badInput } from '../errors';
+import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
 import { assertPasswordPolicy } from './passwords/policy';
 import type { AuthResult, SessionService, SignInMeta } from './sessions';
@@ -38,6 +39,8 @@ export interface CodeRegistration {
 
 export class RegistrationService {
   codeRegistration?: CodeRegistration;
+  /** `user.signed_up` (SPEC §4.10), written with the account. Set in app.ts. */
+  events?: SecurityEvents;
 
   constructor(
     private readonly users: UserService,
@@ -69,6 +72,7 @@ export class RegistrationService {
     user.passwordHash = await this.hasher.hash(input.password!);
     // One commit: the account and its first session, or neither (a retry never meets EMAIL_TAKEN for an account nobody saw).
     const opened = await inTransaction(em, async () => {
+      this.events?.stage(em, tenant, { type: 'user.signed_up', userId: user.id, ip: meta.ip, detail: { method: 'password' } });
       await this.users.insert(em, user);
       return this.sessions.openSession(em, tenant, user, meta);
     });

@@ -7,6 +7,7 @@ import { AppError, badInput } from '../errors';
 import { PARTICIPANT_SCOPE, type BearerCaller, type InvalidCaller } from './caller';
 import type { AppService } from './apps';
 import type { Clock } from './clock';
+import type { SecurityEvents } from './events';
 import { newId, randomSecret, sha256 } from './secrets';
 import type { ServerSecrets } from './server-secrets';
 import type { JwtService } from './tokens/jwt';
@@ -53,6 +54,9 @@ const REFRESH_PREFIX = 'rt_';
  * rotated token presented again is theft: the whole family (session) is revoked.
  */
 export class SessionService {
+  /** Security events (SPEC §4.10): a new session is `login.succeeded`, a reused refresh token `refresh_token.reused`. Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly clock: Clock,
     private readonly jwt: JwtService,
@@ -88,11 +92,13 @@ export class SessionService {
       authTime: now,
       registrationRequired: meta.registrationRequired ?? false,
       createdAt: now,
+      lastUsedAt: now,
       expiresAt: new Date(now.getTime() + ttl * 1000),
       revokedAt: null,
       ip: meta.ip?.slice(0, 64) ?? null,
       userAgent: meta.userAgent?.slice(0, 255) ?? null,
     });
+    this.events?.stage(em, tenant, { type: 'login.succeeded', userId: user.id, ip: meta.ip, detail: { sessionId: session.id, participant } });
     if (participant) {
       await em.flush();
       return { sign: () => this.payload(session, user, null, null, tenant) };
@@ -104,7 +110,7 @@ export class SessionService {
   }
 
   /** `refresh`: rotate, return the same child within the grace interval, revoke the family on reuse. */
-  async refresh(em: EntityManager, tenant: Tenant, presented: string): Promise<AuthResult> {
+  async refresh(em: EntityManager, tenant: Tenant, presented: string, meta: SignInMeta = {}): Promise<AuthResult> {
     if (!presented.startsWith(REFRESH_PREFIX) || presented.length > 128) throw new AppError('INVALID_REFRESH_TOKEN');
     const child = REFRESH_PREFIX + (await this.childSuffix(em, presented));
     const outcome = await em.transactional(async (tx) => {
@@ -112,6 +118,8 @@ export class SessionService {
       const row = await tx.findOne(RefreshToken, { tokenHash: sha256(presented) }, { populate: ['session', 'session.user'] });
       const session = row?.session;
       if (!row || !session || session.app.id !== tenant.app.id) return { kind: 'invalid' as const };
+      // A suspension ends the session; its refresh tokens then say why (SPEC §4.10).
+      if (session.user.suspended) return { kind: 'suspended' as const };
       if (session.revokedAt || row.expiresAt <= now || session.expiresAt <= now) return { kind: 'invalid' as const };
 
       if (!row.usedAt) {
@@ -121,6 +129,7 @@ export class SessionService {
           const expiresAt = new Date(now.getTime() + tenant.settings.refreshTokenTtlSeconds * 1000);
           tx.create(RefreshToken, { id: newId(), session, tokenHash: sha256(child), createdAt: now, expiresAt, usedAt: null });
           session.expiresAt = expiresAt;
+          session.lastUsedAt = now;
           return { kind: 'rotated' as const, session, expiresAt };
         }
         await tx.refresh(row);
@@ -133,10 +142,12 @@ export class SessionService {
       }
       session.revokedAt = now;
       session.revokedReason = 'refresh_token_reused';
+      this.events?.stage(tx, tenant, { type: 'refresh_token.reused', userId: session.user.id, ip: meta.ip, detail: { sessionId: session.id } });
       return { kind: 'reused' as const };
     });
     if (outcome.kind === 'invalid') throw new AppError('INVALID_REFRESH_TOKEN');
     if (outcome.kind === 'reused') throw new AppError('REFRESH_TOKEN_REUSED');
+    if (outcome.kind === 'suspended') throw new AppError('ACCOUNT_SUSPENDED');
     const user = outcome.session.user;
     if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     return this.payload(outcome.session, user, child, outcome.expiresAt, tenant);
@@ -158,7 +169,8 @@ export class SessionService {
    * A bearer request: the token must verify, and its session must still be live and its user
    * not suspended (one joined query), so logout, revocation and suspension take effect at once.
    * A failure says why (SPEC §1): `invalid_token`, `token_expired` (refresh), `session_ended`
-   * (sign in again; also a suspended account, whose sessions SPEC §4.10 ends).
+   * (sign in again); a suspended account's token is refused as ACCOUNT_SUSPENDED (SPEC §4.10),
+   * with `session_ended` as its reason, whether or not its session was already ended.
    */
   async authenticateBearer(em: EntityManager, token: string): Promise<BearerCaller | InvalidCaller> {
     const checked = await this.jwt.checkAccess(token);
@@ -168,9 +180,11 @@ export class SessionService {
     // read, without the ORM's query building and hydration of three entities (bench/README.md).
     const row = await HotStore.of(em).bearerSession(em, claims.sid);
     const now = this.clock.now();
-    if (!row || row.revokedAt != null || row.expiresAt <= now) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
+    if (!row) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
     if (row.userId !== claims.sub || row.app.id !== claims.aud) return { kind: 'invalid', reason: 'invalid_token', detail: 'token does not match its session' };
-    if (row.userSuspended) return { kind: 'invalid', reason: 'session_ended', detail: 'account suspended' };
+    // Checked before the session's own state: the suspension ended it, and the client should learn why.
+    if (row.userSuspended) return { kind: 'invalid', reason: 'session_ended', suspended: true, detail: 'account suspended' };
+    if (row.revokedAt != null || row.expiresAt <= now) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
     return {
       kind: 'bearer',
       app: this.apps.managedApp(em, row.app),

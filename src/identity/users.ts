@@ -274,7 +274,7 @@ function mapUniqueViolation(error: unknown): UniqueColumn | null {
 }
 
 /** After a failed flush: drop the half-written state and answer what the unique index said. */
-function rethrowUnique(em: EntityManager, error: unknown): never {
+export function rethrowUnique(em: EntityManager, error: unknown): never {
   em.clear();
   switch (mapUniqueViolation(error)) {
     case 'email_key':

@@ -167,3 +167,72 @@ export async function startSmsPeer(secret: string): Promise<SmsPeer> {
   peer.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`;
   return peer;
 }
+
+export interface ReceivedWebhook {
+  id: string;
+  type: string;
+  appId: string;
+  userId: string | null;
+  at: string;
+  data: Record<string, unknown>;
+  /** The x-gatehouse-event-id header. */
+  eventIdHeader: string;
+}
+
+export interface WebhookPeer {
+  url: string;
+  /** The app's signing secret (set once `gatehouse app webhook-secret` or the service made it). */
+  secret: string;
+  events: ReceivedWebhook[];
+  /** Requests refused for a bad, missing or stale signature. */
+  badSignatures: number;
+  /** Every request that reached the receiver, signed or not. */
+  requests: number;
+  /** Answer 503 while true. */
+  fail: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A partner's webhook receiver, written from the README's contract (not from our code): it
+ * checks `x-gatehouse-signature` = sha256=HMAC(secret, timestamp + "." + raw body) in constant
+ * time, refuses timestamps older than 5 minutes, and keeps each event by its id.
+ */
+export async function startWebhookPeer(secret = ''): Promise<WebhookPeer> {
+  const peer: WebhookPeer = {
+    url: '',
+    secret,
+    events: [],
+    badSignatures: 0,
+    requests: 0,
+    fail: false,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      peer.requests++;
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const timestamp = String(req.headers['x-gatehouse-timestamp'] ?? '');
+      const given = Buffer.from(String(req.headers['x-gatehouse-signature'] ?? ''));
+      const expected = Buffer.from(`sha256=${createHmac('sha256', peer.secret).update(`${timestamp}.${raw}`).digest('hex')}`);
+      const fresh = Math.abs(Date.now() / 1000 - Number(timestamp)) < 300;
+      if (req.method !== 'POST' || !peer.secret || !fresh || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        peer.badSignatures++;
+        res.writeHead(401).end();
+        return;
+      }
+      if (peer.fail) {
+        res.writeHead(503).end('down');
+        return;
+      }
+      const event = JSON.parse(raw);
+      peer.events.push({ ...event, eventIdHeader: String(req.headers['x-gatehouse-event-id'] ?? '') });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  peer.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/gatehouse`;
+  return peer;
+}

@@ -19,7 +19,8 @@ export type OutboxStatus = 'pending' | 'sending' | 'delivered' | 'failed';
 export class OutboxMessage {
   id!: string;
   app!: App;
-  channel!: 'EMAIL' | 'SMS';
+  /** WEBHOOK: a security event for the app's webhookUrl (`to`), its JSON payload in `body` (SPEC §4.10). */
+  channel!: 'EMAIL' | 'SMS' | 'WEBHOOK';
   to!: string;
   template!: string;
   subject?: string | null;

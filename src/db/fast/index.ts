@@ -263,6 +263,15 @@ export class HotStore {
     return this.changedOne(em, run('otpDelete', id, codeHash));
   }
 
+  // --- security events ------------------------------------------------------------------------
+
+  /** One security event row (`detail` as JSON text); in `em`'s transaction when it has one. */
+  insertSecurityEvent(em: EntityManager, row: { id: string; appId: string; type: string; userId: string | null; ip: string | null; at: Date; detail: string }): Promise<void> {
+    return this.one(em, (function* () {
+      yield run('insertSecurityEvent', row.id, row.appId, row.type, row.userId, row.ip, row.at, row.detail);
+    })());
+  }
+
   // --- single-use secrets ---------------------------------------------------------------------
 
   /** Consumes a live token of this app and purpose in one conditional update; undefined when unknown, expired or already used. */

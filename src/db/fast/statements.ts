@@ -70,6 +70,9 @@ export function statementTexts(c: StatementColumns) {
     otpConsume: 'update otp_challenge set consumed_at = ? where id = ? and code_hash = ? and consumed_at is null',
     otpDelete: 'delete from otp_challenge where id = ? and code_hash = ?',
 
+    // --- security events (identity/events.ts write: failed logins and lockouts) -----------------
+    insertSecurityEvent: 'insert into security_event (id, app_id, type, user_id, ip, at, detail) values (?, ?, ?, ?, ?, ?, ?)',
+
     // --- single-use secrets (single-use-tokens.ts consume) ----------------------------------------
     /** Consumes a live token in one statement: unknown, expired and used tokens change no row. */
     consumeSingleUse:

@@ -7,6 +7,7 @@ import { assertPasswordPolicy } from '../passwords/policy';
 import type { CodeRegistration, RegisterInputData, RegistrationOutcome } from '../registration';
 import type { SessionService, SignInMeta } from '../sessions';
 import type { Tenant, UserService } from '../users';
+import type { SecurityEvents } from '../events';
 import type { ChallengeStore } from './challenges';
 import { readCode } from './codes';
 import type { OtpService } from './otp-service';
@@ -21,6 +22,9 @@ import { codeMethodEnabled, markVerified, requireCodeMethod, targetOf, type Code
  *   it, and validateOtp then signs in. No channel for the code: DELIVERY_FAILED and no account.
  */
 export class OtpCodeRegistration implements CodeRegistration {
+  /** `user.signed_up` (SPEC §4.10). Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly users: UserService,
     private readonly hasher: PasswordHasher,
@@ -47,13 +51,14 @@ export class OtpCodeRegistration implements CodeRegistration {
     // One commit: the code used, the account, its first session — or none of them.
     const opened = await inTransaction(em, async () => {
       await this.challenges.consume(em, challenge);
+      this.events?.stage(em, tenant, { type: 'user.signed_up', userId: user.id, ip: meta.ip, detail: { method: 'code' } });
       await this.users.insert(em, user);
       return this.sessions.openSession(em, tenant, user, meta);
     });
     return { user, auth: await opened.sign(), verification: null };
   }
 
-  async registerUnverified(em: EntityManager, tenant: Tenant, input: RegisterInputData, _meta: SignInMeta): Promise<RegistrationOutcome> {
+  async registerUnverified(em: EntityManager, tenant: Tenant, input: RegisterInputData, meta: SignInMeta): Promise<RegistrationOutcome> {
     const user = this.users.build(em, tenant, input);
     // CRM.COM registers by phone: with both, the phone gets the code when the app allows it.
     const candidates = identitiesOf(user).reverse();
@@ -67,6 +72,7 @@ export class OtpCodeRegistration implements CodeRegistration {
     try {
       // One commit: the account, its code and the code's message (the courier sends it after).
       const issued = await inTransaction(em, async () => {
+        this.events?.stage(em, tenant, { type: 'user.signed_up', userId: user.id, ip: meta.ip, detail: { method: 'unverified' } });
         await this.users.insert(em, user);
         return this.challenges.write(em, pending);
       });

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { User, type OtpChannel, type OtpPurpose } from '../../db/entities';
 import { inTransaction } from '../../db/transaction';
 import { AppError, badInput } from '../../errors';
+import type { SecurityEvents } from '../events';
 import type { AuthResult, SessionService, SignInMeta } from '../sessions';
 import type { Tenant, UserService } from '../users';
 import { invalidOtp, type ChallengeStore } from './challenges';
@@ -39,6 +40,9 @@ const PURPOSES: OtpPurpose[] = ['REGISTER', 'LOGIN', 'VERIFY'];
  * recorded (so resend limits and later validateOtp answers look the same), but nothing is sent.
  */
 export class OtpService {
+  /** Security events: a wrong code is `login.failed` (the success is the session's). Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly users: UserService,
     private readonly sessions: SessionService,
@@ -69,7 +73,14 @@ export class OtpService {
   async validate(em: EntityManager, tenant: Tenant, input: ValidateOtpData, meta: SignInMeta): Promise<AuthResult> {
     const target = targetOf(input);
     const code = readCode(input.code);
-    const challenge = await this.challenges.check(em, tenant, target, code, ['LOGIN', 'VERIFY']);
+    const challenge = await this.challenges.check(em, tenant, target, code, ['LOGIN', 'VERIFY']).catch(async (error: unknown) => {
+      // A wrong code is a failed sign-in (SPEC §4.10), known account or not; the answer is the same.
+      if (this.events && error instanceof AppError && error.code === 'INVALID_OTP') {
+        const owner = await this.users.findByIdentity(em, tenant, target);
+        await this.events.write(em, tenant, { type: 'login.failed', userId: owner?.id, ip: meta.ip, detail: { reason: 'invalid_code' } });
+      }
+      throw error;
+    });
     const user = challenge.userId ? await this.users.findOne(em, tenant, { id: challenge.userId }) : null;
     // A challenge recorded for an unknown identity was never sent; nobody can hold its code.
     if (!user) throw invalidOtp(0);
