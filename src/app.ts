@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { migrate, openOrm } from './db/orm';
-import { assertDeliveryConfigured, createCourier } from './delivery';
+import { assertDeliveryConfigured, createCourier, registerCourierMetrics } from './delivery';
 import { buildServedSchema } from './graphql/schema';
 import { AppService } from './identity/apps';
 import { systemClock, type Clock } from './identity/clock';
@@ -23,6 +23,10 @@ import { FacebookVerifier, IdTokenVerifier, OidcClients, SecretBox, SocialAccoun
 import { JwtService } from './identity/tokens/jwt';
 import { SigningKeys } from './identity/tokens/signing-keys';
 import { UserService } from './identity/users';
+import { SecurityEvents, startEventPurge } from './identity/events';
+import { AccountLifecycle, ContactChangeService, Erasure, WebhookOutbox, WebhookSecrets } from './identity/lifecycle';
+import { WebhookTransport } from './delivery/webhook';
+import { Counter } from 'prom-client';
 import { createLogger, type Logger } from './logger';
 import { createGraphQLHandler } from './server/graphql-handler';
 import { createHttpServer } from './server/http';
@@ -31,6 +35,7 @@ import { createMetrics, metricsRoute } from './server/metrics';
 import { oauthRoutes } from './server/oauth';
 import { oauthCallbackRoutes } from './server/oauth-callback';
 import { playgroundRoutes, withPlayground } from './server/playground';
+import { resetPageRoutes } from './server/reset-page';
 import type { Services } from './services';
 
 export interface GatewayOptions {
@@ -44,7 +49,7 @@ export interface Gateway {
   services: Services;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish, closes the database. */
+  /** Stops accepting, lets in-flight requests and deliveries finish, closes the database. */
   close(): Promise<void>;
 }
 
@@ -73,26 +78,55 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   };
   const login = new LoginService(users, hasher, sessions, loginLimiters);
   // One-time codes (SPEC §3, §4.3) and their delivery (SPEC §6); hourly send counts on the limiter factory.
-  const courier = createCourier(config, { apps, clock, logger });
+  // The courier's worker delivers only in a gateway (createGateway starts it), never in the CLI.
+  // Security events go to apps' webhooks as one more channel of the courier (SPEC §4.10).
+  const webhookSecrets = new WebhookSecrets(clock, secrets);
+  const webhook = new WebhookTransport((appId) => webhookSecrets.get(orm.em.fork(), appId));
+  const courier = createCourier(config, { apps, clock, logger, orm, webhook });
   const challenges = new ChallengeStore(clock, secrets, courier, limiterFactory);
   const callLimits = new CallLimiter(limiterFactory);
   const otp = new OtpService(sessions, challenges);
-  const sendResetMail: ResetMailer = async (em, tenant, user, link, expiresInSeconds) => {
-    await courier.send(em, { appId: tenant.app.id, channel: 'EMAIL', to: user.email!, template: 'password-reset', vars: { link, expiresInSeconds }, settings: tenant.settings });
+  const sendResetMail: ResetMailer = async (em, tenant, user, reset) => {
+    await courier.send(em, {
+      appId: tenant.app.id,
+      channel: 'EMAIL',
+      to: user.email!,
+      template: 'password-reset',
+      vars: { link: reset.link, expiresInSeconds: reset.expiresIn },
+      settings: tenant.settings,
+      carrierId: reset.tokenId,
+      expiresAt: reset.expiresAt,
+    });
   };
   const registration = new RegistrationService(users, hasher, sessions);
-  registration.codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
+  const codeRegistration = new OtpCodeRegistration(users, hasher, sessions, challenges, otp);
+  registration.codeRegistration = codeRegistration;
+  const credentials = new CredentialService(users, hasher, sessions, loginLimiters.account);
+  const passwordReset = new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail, apps);
+
+  // Security events (SPEC §4.10): every flow that records one gets the same recorder, and each
+  // event of an app with a webhookUrl is put on the outbox in the event's transaction.
+  const events = new SecurityEvents(clock);
+  events.sink = new WebhookOutbox(courier);
+  for (const service of [sessions, login, otp, registration, codeRegistration, credentials, passwordReset]) service.events = events;
+  const lifecycle = {
+    contacts: new ContactChangeService(clock, users, challenges, courier, events, logger),
+    accounts: new AccountLifecycle(clock, users, sessions, hasher, challenges, loginLimiters.account, events, new Erasure(clock, events)),
+    webhookSecrets,
+  };
   // Social sign-in (SPEC §4.9): provider client secrets sealed at rest, tokens verified with jose / openid-client.
   const secretBox = new SecretBox(secrets);
   apps.secretBox = secretBox;
   const oidcClients = new OidcClients(clock, secretBox);
+  const socialAccounts = new SocialAccounts(clock, users);
+  socialAccounts.events = events;
   const social = new SocialSignInService(
     clock,
     new IdTokenVerifier(clock, (em, provider) => oidcClients.jwksUri(em, provider)),
     new FacebookVerifier(clock),
     oidcClients,
     secretBox,
-    new SocialAccounts(clock, users),
+    socialAccounts,
     sessions,
     singleUse,
     () => config.publicUrl,
@@ -115,10 +149,12 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     courier,
     otp,
     callLimits,
-    credentials: new CredentialService(users, hasher, sessions, loginLimiters.account),
-    passwordReset: new PasswordResetService(users, singleUse, hasher, sessions, () => config.publicUrl, sendResetMail),
+    credentials,
+    passwordReset,
     autologin: new AutologinService(apps, users, singleUse, sessions),
     legal: new LegalService(users, clock),
+    events,
+    lifecycle,
     social,
   };
 }
@@ -132,9 +168,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const redis = services.redis;
   services.metrics = createMetrics({ redisUp: redis && (() => redis.up) }); // per gateway: tests run several in one process
   if (redis) redis.onFallback = (limit) => services.metrics?.rateLimitFallbacks.inc({ limit });
-  services.courier.onDelivered = (channel) => services.metrics?.codesSent.inc({ channel: channel.toLowerCase() });
+  const webhooksDelivered = new Counter({ name: 'gatehouse_webhooks_delivered_total', help: 'Security events delivered to apps\' webhooks', registers: [services.metrics.registry] });
+  services.courier.onDelivered = (channel) => (channel === 'WEBHOOK' ? webhooksDelivered.inc() : services.metrics?.codesSent.inc({ channel: channel.toLowerCase() }));
+  registerCourierMetrics(services.metrics.registry, services.courier, orm);
   await Promise.all([services.signingKeys.init(), services.hasher.prepare(), redis?.start()]);
+  const stopLifecycle = startLifecycleWork(services);
   const graphql = await createGraphQLHandler(buildServedSchema(), services);
+  services.courier.start();
 
   const http = createHttpServer(services, withPlayground(graphql.handle), {
     'GET /healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -147,6 +187,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       sendJson(res, 200, await services.signingKeys.jwks(), { 'cache-control': 'public, max-age=300', ...PUBLIC_CORS }),
     // OAuth 2.0 (SPEC §4.11): token, userinfo, revoke, introspect, and both discovery documents.
     ...oauthRoutes(services),
+    // The page the default reset link opens (apps without resetPasswordUrl), in production too.
+    ...resetPageRoutes(services),
     'GET /readyz': async (_req, res) => {
       try {
         await orm.em.getConnection().execute('select 1');
@@ -191,8 +233,25 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         http.closeIdleConnections();
       });
       await graphql.stop();
+      // No request is left to queue a message: deliveries in flight finish before the database closes.
+      await services.courier.close();
+      await stopLifecycle();
       await orm.close(true);
       await redis?.close();
     },
   };
 }
+
+
+/**
+ * The account lifecycle's background work in a serving gateway (SPEC §4.10): the timer that
+ * purges security events past their app's retention (unref'd). Webhook deliveries are the
+ * courier's. The returned function stops it (gateway close).
+ */
+function startLifecycleWork(services: Services): () => Promise<void> {
+  const { orm, logger, config } = services;
+  return startEventPurge(services.events, () => orm.em.fork(), config.securityEventPurgeIntervalMs, (error) =>
+    logger.warn({ err: { message: (error as Error).message } }, 'security event purge failed; retrying at the next interval'),
+  );
+}
+

@@ -7,6 +7,9 @@ import { migrate, openOrm } from './db/orm';
 import { AppError } from './errors';
 import { AppDirectory } from './identity/app-directory';
 import { formatOutbox, listOutbox } from './delivery';
+import { isUuid } from './identity/apps';
+import type { Tenant } from './identity/users';
+import { User } from './db/entities';
 import type { ApiKeyKind } from './db/entities';
 import type { Services } from './services';
 
@@ -21,7 +24,13 @@ const USAGE = `gatehouse — GraphQL identity gateway
   gatehouse key create APP_ID --kind publishable|secret [--json]
   gatehouse key revoke KEY_ID
   gatehouse signing-key rotate [--alg ES256|RS256]
-  gatehouse outbox [--app APP_ID] [--to ADDRESS] [--json]   read the development outbox (codes and links)
+  gatehouse outbox [--app APP_ID] [--to ADDRESS] [--failed] [--json]
+                                          read the outbox: development messages (codes, links) and
+                                          every message's delivery state; --failed: the given-up ones
+  gatehouse app webhook-secret APP_ID      make a new webhook signing secret (shown once; the old one stops)
+  gatehouse user suspend USER_ID --reason TEXT   end every session; sign-ins answer ACCOUNT_SUSPENDED
+  gatehouse user reinstate USER_ID         lift a suspension
+  gatehouse user delete USER_ID            erase a customer (personal data, sessions, codes, tokens)
 
 Configuration comes from the environment (PORT, HOST, DATABASE_URL, ...): see README.md.`;
 
@@ -98,6 +107,13 @@ async function ensureDemoApp(services: Services): Promise<{ created: boolean; ap
   return { created: true, appId: app.id, publishableKey: publishable.key, secretKey: secret.key };
 }
 
+/** The app of a user (the operator names only the user). */
+async function tenantOfUser(services: Services, em: ReturnType<Services['orm']['em']['fork']>, userId: string): Promise<Tenant | null> {
+  if (!isUuid(userId)) return null;
+  const user = await em.findOne(User, { id: userId }, { populate: ['app'] });
+  return user ? { app: user.app, settings: services.apps.settingsOf(user.app) } : null;
+}
+
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, sub, ...rest] = argv;
   const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -131,7 +147,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         if (!values.name) throw new UsageError('--name is required');
         const settings = parseJson(values.settings, '--settings') as Record<string, unknown>;
         if (values.origin?.length) settings.allowedOrigins = [...((settings.allowedOrigins as string[]) ?? []), ...values.origin];
-        const created = await withServices(config, (s) => s.apps.createApp(s.orm.em.fork(), values.name!, settings));
+        const { created, webhookSecret } = await withServices(config, async (s) => {
+          const made = await s.apps.createApp(s.orm.em.fork(), values.name!, settings);
+          return { created: made, webhookSecret: settings.webhookUrl ? await s.lifecycle.webhookSecrets.ensure(s.orm.em.fork(), made.app.id) : null };
+        });
         if (values.json) {
           out(JSON.stringify({ appId: created.app.id, publishableKey: created.publishable.key, secretKey: created.secret.key }));
         } else {
@@ -139,13 +158,29 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
           out(`  publishable: ${created.publishable.key}  (key id ${created.publishable.id})`);
           out(`  secret:      ${created.secret.key}  (key id ${created.secret.id})`);
         }
+        // stdout stays the one JSON object SPEC §7 names; the secret made for a webhookUrl goes to stderr, once.
+        if (webhookSecret) process.stderr.write(`Webhook signing secret (shown only this once): ${webhookSecret}\n`);
         return 0;
       }
       if (sub === 'update') {
         const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { settings: { type: 'string' } } });
         if (!positionals[0] || values.settings === undefined) throw new UsageError('usage: gatehouse app update APP_ID --settings JSON');
-        const settings = await withServices(config, (s) => s.apps.updateSettings(s.orm.em.fork(), positionals[0], parseJson(values.settings, '--settings')));
+        const { settings, webhookSecret } = await withServices(config, async (s) => {
+          const next = await s.apps.updateSettings(s.orm.em.fork(), positionals[0], parseJson(values.settings, '--settings'));
+          // The first webhookUrl gets a signing secret, shown here once (SPEC §4.10).
+          return { settings: next, webhookSecret: next.webhookUrl ? await s.lifecycle.webhookSecrets.ensure(s.orm.em.fork(), positionals[0]) : null };
+        });
         out(JSON.stringify(withoutSecrets(settings), null, 2));
+        if (webhookSecret) process.stderr.write(`Webhook signing secret (shown only this once): ${webhookSecret}\n`);
+        return 0;
+      }
+      if (sub === 'webhook-secret') {
+        if (!rest[0]) throw new UsageError('usage: gatehouse app webhook-secret APP_ID');
+        const secret = await withServices(config, async (s) => {
+          await s.apps.requireApp(s.orm.em.fork(), rest[0]);
+          return s.lifecycle.webhookSecrets.rotate(s.orm.em.fork(), rest[0]);
+        });
+        out(secret);
         return 0;
       }
       if (sub === 'list') {
@@ -200,10 +235,36 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       out(`New signing key ${key.kid} (${key.alg}); the previous key keeps verifying until its tokens expire.`);
       return 0;
     }
+    case 'user': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: { type: 'string' } } });
+      const userId = positionals[0];
+      if (!userId || !['suspend', 'reinstate', 'delete'].includes(sub ?? '')) throw new UsageError('usage: gatehouse user suspend|reinstate|delete USER_ID [--reason TEXT]');
+      if (sub === 'suspend' && !values.reason) throw new UsageError('gatehouse user suspend needs --reason TEXT');
+      const actor = { by: 'operator' as const, ip: null };
+      const done = await withServices(config, async (s) => {
+        const em = s.orm.em.fork();
+        const tenant = await tenantOfUser(s, em, userId);
+        if (!tenant) return false;
+        if (sub === 'suspend') await s.lifecycle.accounts.suspend(em, tenant, userId, values.reason!, actor);
+        else if (sub === 'reinstate') await s.lifecycle.accounts.reinstate(em, tenant, userId, actor);
+        else await s.lifecycle.accounts.delete(em, tenant, userId, actor);
+        return true;
+      });
+      if (!done) {
+        process.stderr.write(`No user with id ${userId}\n`);
+        return 1;
+      }
+      out(sub === 'suspend' ? `Suspended user ${userId}; every session ended.` : sub === 'reinstate' ? `Reinstated user ${userId}.` : `Erased user ${userId}.`);
+      return 0;
+    }
     case 'outbox': {
-      const { values } = parseArgs({ args: argv.slice(1), options: { app: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } } });
-      const entries = await withServices(config, (s) => listOutbox(s.orm.em.fork(), { appId: values.app, to: values.to }));
-      out(values.json ? JSON.stringify(entries) : formatOutbox(entries));
+      const { values } = parseArgs({
+        args: argv.slice(1),
+        options: { app: { type: 'string' }, to: { type: 'string' }, failed: { type: 'boolean' }, json: { type: 'boolean' } },
+      });
+      const filter = { appId: values.app, to: values.to, status: values.failed ? ('failed' as const) : undefined };
+      const entries = await withServices(config, (s) => listOutbox(s.orm.em.fork(), filter));
+      out(values.json ? JSON.stringify(entries) : formatOutbox(entries, values.failed ? 'No failed messages.' : undefined));
       return 0;
     }
     case undefined:

@@ -7,14 +7,13 @@ export type { Logger };
  * JSON logs (pino: fast, structured, with redaction built in). Secrets never reach a log line
  * by design (we log no bodies or headers); the redaction list is the second belt.
  *
- * By default lines go to stdout through pino's asynchronous destination: a slow reader of
- * stdout (a pipe to a log shipper under back-pressure) can then never stall the event loop,
- * which a synchronous write per request line would. pino flushes it synchronously on exit
- * (`process.exit`, the end of the event loop); only a kill -9 can lose the last lines in
- * flight — never an acknowledged database write. The CPU per line is the same either way
- * (~10 µs, mostly serialisation: bench/README.md).
+ * Lines go to stdout synchronously. pino's asynchronous destination was tried (bench/README.md:
+ * the same CPU per line, ~10 µs, mostly serialisation) and dropped: its writes run on libuv's
+ * thread pool, the same four threads that hash passwords, so under sign-in load every log
+ * line waited behind the argon2 work queued before it — lines arrived seconds late and piled
+ * up in memory. A synchronous write of a short line to a pipe or file costs microseconds.
  */
-export function createLogger(level: string, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: false })): Logger {
+export function createLogger(level: string, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: true })): Logger {
   return pino(
     {
       level,

@@ -18,6 +18,8 @@ import type { JwtService } from './identity/tokens/jwt';
 import type { SigningKeys } from './identity/tokens/signing-keys';
 import type { CallLimiter, RedisLink } from './identity/rate-limit';
 import type { UserService } from './identity/users';
+import type { SecurityEvents } from './identity/events';
+import type { AccountLifecycle, ContactChangeService, WebhookSecrets } from './identity/lifecycle';
 import type { Logger } from './logger';
 import type { Metrics } from './server/metrics';
 
@@ -46,6 +48,10 @@ export interface Services {
   passwordReset: PasswordResetService;
   autologin: AutologinService;
   legal: LegalService;
+  /** Security events of SPEC §4.10 (and their webhook deliveries). */
+  events: SecurityEvents;
+  /** Account lifecycle (SPEC §4.10): contact changes, suspension, sessions, erasure, webhook secrets. */
+  lifecycle: { contacts: ContactChangeService; accounts: AccountLifecycle; webhookSecrets: WebhookSecrets };
   /** Social sign-in, linking and the web redirect flow (SPEC §4.9). */
   social: SocialSignInService;
   /** Prometheus counters (server/metrics.ts); optional so code without a gateway (the CLI) need not build one. */

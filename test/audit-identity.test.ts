@@ -202,6 +202,7 @@ describe('finding 8: one normal form for emails (SPEC §3)', () => {
     const { user } = await signUp({ email: `${local}@café.example` });
     const requested = await run(frontend, REQUEST_OTP, { input: { email: `${local}@xn--caf-dma.example`, purpose: 'LOGIN' } });
     expect(requested.errors).toEqual([]);
+    await gw.delivered(); // the courier sends after the commit, not inside the request
     const mail = smtp.messages.filter((m) => m.to.some((to) => to.startsWith(`${local}@`))).at(-1)!;
     const code = /code is (\d{4,8})/.exec(mail.text)![1];
     const signedIn = await run(frontend, VALIDATE_OTP, { input: { email: `${local}@CAFÉ.example`, code } });

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL } from './helpers/gateway';
+import { serve as serveOn, type Served } from './helpers/served';
 
 /**
  * SPEC §8: an acknowledged write survives a crash (`kill -9`) of the server. The real
@@ -13,38 +14,15 @@ import { TEST_DATABASE_URL } from './helpers/gateway';
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-crash-'));
-const bin = join(__dirname, '..', 'bin', 'gatehouse.js');
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Served {
-  child: ChildProcess;
-  url: string;
-  stdout: string;
-}
-
-/** Starts `gatehouse serve` on a free port and waits for the line that says where it listens. */
+/** `gatehouse serve` on a file of this test's directory (test/helpers/served.ts). */
 function serve(file = 'gatehouse.db', extraEnv: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [bin, 'serve'], {
-    env: { ...process.env, GATEHOUSE_FROM_SOURCE: '1', DATABASE_URL: `sqlite:${join(dir, file)}`, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(stdout);
-      // The Demo app's keys are printed after the address: wait for the whole banner.
-      if (match && /Demo app/.test(stdout)) resolve({ child, url: match[1], stdout });
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code, signal) => reject(new Error(`gatehouse serve exited (${code ?? signal}) before listening:\n${stderr}`)));
-  });
+  return serveOn(join(dir, file), extraEnv, children);
 }
 
 async function gql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {

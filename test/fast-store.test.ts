@@ -87,7 +87,7 @@ describe(`the prepared hot path (${DIALECT})`, () => {
 
   it('finds an API key with its app (settings parsed, dates as Dates), a revoked one as revoked, and not an unknown one', async () => {
     const found = await store.keyWithApp(fork(), sha256(keys.publishable));
-    expect(found).toMatchObject({ kind: 'publishable', app: { id: tenant.app.id, name: 'Fast' } });
+    expect(found).toMatchObject({ kind: 'publishable', revoked: false, app: { id: tenant.app.id, name: 'Fast' } });
     expect(found!.app.settings).toEqual(tenant.app.settings);
     expect(found!.app.updatedAt).toBeInstanceOf(Date);
     expect(found!.app.updatedAt.getTime()).toBe(tenant.app.updatedAt.getTime());
@@ -206,13 +206,16 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       const em = fork();
       expect((await em.findOneOrFail(RefreshToken, { tokenHash: sha256(token) })).usedAt).toBeInstanceOf(Date);
       expect((await em.findOneOrFail(RefreshToken, { tokenHash: sha256(`${token}-child`) })).usedAt).toBeNull();
-      expect((await em.findOneOrFail(Session, { id: session.id })).expiresAt.getTime()).toBe((first as { expiresAt: Date }).expiresAt.getTime());
+      const extended = await em.findOneOrFail(Session, { id: session.id });
+      expect(extended.expiresAt.getTime()).toBe((first as { expiresAt: Date }).expiresAt.getTime());
+      // A rotation is a use: the sessions list's lastUsedAt moves with it.
+      expect(extended.lastUsedAt).toBeInstanceOf(Date);
 
       const again = await rotate(token, `${token}-child`);
       expect(again).toMatchObject({ kind: 'rotated', childIssued: false });
       expect((again as { expiresAt: Date }).expiresAt.getTime()).toBe((first as { expiresAt: Date }).expiresAt.getTime());
 
-      expect(await rotate(token, `${token}-child`, later(11_000))).toEqual({ kind: 'reused' });
+      expect(await rotate(token, `${token}-child`, later(11_000))).toEqual({ kind: 'reused', sessionId: session.id, userId: session.userId });
       const revoked = await fork().findOneOrFail(Session, { id: session.id });
       expect(revoked.revokedReason).toBe('refresh_token_reused');
       expect(await rotate(`${token}-child`, `${token}-grandchild`)).toEqual({ kind: 'invalid' });

@@ -68,8 +68,9 @@ describe('GET /metrics', () => {
     expect((await run(client, REGISTER, { input: { email, password: 'metrics password' } })).errors).toEqual([]);
     await run(client, LOGIN, { input: { email, password: 'metrics password' } });
     await run(client, LOGIN, { input: { email, password: 'wrong password' } });
-    // the development outbox is this gateway's email channel
+    // the development outbox is this gateway's email channel (its worker prints the code)
     expect((await run(client, REQUEST_OTP, { input: { email: `code-${email}`, purpose: 'REGISTER' } })).errors).toEqual([]);
+    await gw.delivered(); // codes count once the courier delivered them
     const text = await scrape();
     expect(delta(text, 'gatehouse_signups_total')).toBe(1);
     expect(delta(text, 'gatehouse_logins_total{result="success"}')).toBe(1);

@@ -48,6 +48,7 @@ describe('Menu.app passwordless sign-up (menu-passwordless-signup.txt)', () => {
     expect(requested.data!.requestOtp).toMatchObject({ sent: true, channel: 'EMAIL', expiresIn: 600, resendAfter: 30 });
     expect(requested.data!.requestOtp.destination).toBe('j***@example.com');
 
+    await gw.delivered();
     const mail = smtp.to(address).at(-1)!;
     expect(mail.subject).toBe('Your Menu Burgers code');
     expect(mail.headers.from).toContain('Menu Burgers');
@@ -75,6 +76,7 @@ describe('Menu.app passwordless sign-up (menu-passwordless-signup.txt)', () => {
   it('registers by phone with a code sent by SMS and marks the phone and its phoneNumbers entry verified', async () => {
     const number = phone();
     expect((await run(menuClient, REQUEST_OTP, { input: { phoneNumber: number, purpose: 'REGISTER' } })).errors).toEqual([]);
+    await gw.delivered();
     const code = sms.codeFor(number);
     expect(sms.to(number).at(-1)!.body).toContain('Menu Burgers');
     const registered = await run(menuClient, REGISTER, { input: { phoneNumber: number, otpCode: code, email: email(), firstName: 'Jonh' } });
@@ -88,6 +90,7 @@ describe('Menu.app passwordless sign-up (menu-passwordless-signup.txt)', () => {
     const asked = email();
     await run(menuClient, REQUEST_OTP, { input: { email: asked, purpose: 'REGISTER' } });
     const other = email();
+    await gw.delivered();
     const result = await run(menuClient, REGISTER, { input: { email: other, otpCode: smtp.codeFor(asked) } });
     expect(result.code).toBe('INVALID_OTP');
     expect((await run(menuClient, CHECK_EMAIL, { email: other })).data!.checkEmail.exists).toBe(false);
@@ -96,9 +99,12 @@ describe('Menu.app passwordless sign-up (menu-passwordless-signup.txt)', () => {
   it('answers EMAIL_TAKEN for a REGISTER code to an email that already has an account, and sends nothing', async () => {
     const address = email();
     await run(menuClient, REQUEST_OTP, { input: { email: address, purpose: 'REGISTER' } });
+    await gw.delivered();
     await run(menuClient, REGISTER, { input: { email: address, otpCode: smtp.codeFor(address) } });
+    await gw.delivered();
     const before = smtp.to(address).length;
     expect((await run(menuClient, REQUEST_OTP, { input: { email: address, purpose: 'REGISTER' } })).code).toBe('EMAIL_TAKEN');
+    await gw.delivered();
     expect(smtp.to(address)).toHaveLength(before);
   });
 });
@@ -119,6 +125,7 @@ describe('CRM.COM phone sign-up (crm-contacts-otp.txt)', () => {
 
     // the SMS arrived at the webhook, signed (the receiver refuses bad signatures)
     expect(sms.badSignatures).toBe(0);
+    await gw.delivered();
     const text = sms.to(e164).at(-1)!;
     expect(text.appId).toBe(crm.appId);
     expect(text.body).toContain('DropHop');
@@ -140,6 +147,7 @@ describe('CRM.COM phone sign-up (crm-contacts-otp.txt)', () => {
     const login = await run(crmClient, REQUEST_OTP, { input: { phoneNumber: national, countryCode: 'CY', purpose: 'LOGIN', channel: 'SMS' } });
     expect(login.errors).toEqual([]);
     expect(login.data!.requestOtp).toMatchObject({ sent: true, channel: 'SMS', destination: verification.destination });
+    await gw.delivered();
     const again = await run(crmClient, VALIDATE_OTP, { input: { phoneNumber: e164, code: sms.codeFor(e164) } });
     expect(again.errors).toEqual([]);
     expect(again.data!.validateOtp.user.id).toBe(user.id);
@@ -151,6 +159,7 @@ describe('CRM.COM phone sign-up (crm-contacts-otp.txt)', () => {
     expect(result.errors).toEqual([]);
     expect(Object.keys(result.data!.requestOtp).sort()).toEqual(['channel', 'destination', 'expiresAt', 'expiresIn', 'resendAfter', 'sent']);
     expect(result.data!.requestOtp).toMatchObject({ sent: true, channel: 'SMS', expiresIn: 600, resendAfter: 30 });
+    await gw.delivered();
     expect(sms.to(unknown)).toHaveLength(0);
     // and a guess answers like a wrong code for a real account
     const guess = await run(crmClient, VALIDATE_OTP, { input: { phoneNumber: unknown, code: '123456' } });
@@ -164,9 +173,11 @@ describe('one-time code limits (SPEC §3)', () => {
   async function customerWithCode(): Promise<{ address: string; code: string }> {
     const address = email();
     await run(menuClient, REQUEST_OTP, { input: { email: address, purpose: 'REGISTER' } });
+    await gw.delivered();
     expect((await run(menuClient, REGISTER, { input: { email: address, otpCode: smtp.codeFor(address) } })).errors).toEqual([]);
     gw.clock.advance(31_000);
     expect((await run(menuClient, REQUEST_OTP, { input: { email: address, purpose: 'LOGIN' } })).errors).toEqual([]);
+    await gw.delivered();
     return { address, code: smtp.codeFor(address) };
   }
   const wrong = (code: string) => (code === '000000' ? '000001' : '000000');
@@ -236,6 +247,7 @@ describe('one-time code limits (SPEC §3)', () => {
     const address = email();
     const requested = await run(client, REQUEST_OTP, { input: { email: address, purpose: 'REGISTER' } });
     expect(requested.data!.requestOtp.expiresIn).toBe(120);
+    await gw.delivered();
     const code = smtp.codeFor(address);
     expect(code).toMatch(/^\d{4}$/);
     expect(smtp.to(address).at(-1)!.text).toContain('2 minutes');
@@ -251,10 +263,12 @@ describe('one-time code limits (SPEC §3)', () => {
     const retryAfter = early.errors[0].extensions!.retryAfter as number;
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(30);
+    await gw.delivered();
     expect(smtp.to(address)).toHaveLength(2); // the REGISTER code and the first LOGIN code only
 
     gw.clock.advance(retryAfter * 1000);
     expect((await run(menuClient, REQUEST_OTP, { input: { email: address, purpose: 'LOGIN' } })).errors).toEqual([]);
+    await gw.delivered();
     const second = smtp.codeFor(address);
     if (second !== first) {
       expect((await run(menuClient, VALIDATE_OTP, { input: { email: address, code: first } })).code).toBe('INVALID_OTP');
@@ -273,6 +287,7 @@ describe('one-time code limits (SPEC §3)', () => {
     const sixth = await run(menuClient, REQUEST_OTP, { input: { phoneNumber: number, purpose: 'REGISTER' } });
     expect(sixth.code).toBe('TOO_MANY_ATTEMPTS');
     expect(sixth.errors[0].extensions!.retryAfter).toBeGreaterThan(0);
+    await gw.delivered();
     expect(sms.to(number)).toHaveLength(5);
     // the fifth code still works
     const registered = await run(menuClient, REGISTER, { input: { phoneNumber: number, otpCode: sms.codeFor(number) } });
@@ -282,6 +297,7 @@ describe('one-time code limits (SPEC §3)', () => {
   it('stores only a keyed hash of the code', async () => {
     const address = email();
     await run(menuClient, REQUEST_OTP, { input: { email: address, purpose: 'REGISTER' } });
+    await gw.delivered();
     const code = smtp.codeFor(address);
     const [row] = await liveChallenges(menu.appId, address.toLowerCase());
     expect(row.codeHash).toMatch(/^[0-9a-f]{64}$/);
@@ -298,6 +314,7 @@ describe('methods and back-office contacts (SPEC §4.2, §4.6)', () => {
     expect((await run(client, REQUEST_OTP, { input: { phoneNumber: phone(), purpose: 'LOGIN' } })).code).toBe('METHOD_DISABLED');
     expect((await run(client, REGISTER, { input: { email: address, otpCode: '123456' } })).code).toBe('METHOD_DISABLED');
     expect((await run(client, REGISTER, { input: { email: address } })).code).toBe('METHOD_DISABLED');
+    await gw.delivered();
     expect(smtp.to(address)).toHaveLength(0);
     // CRM.COM has phone codes only
     expect((await run(crmClient, REQUEST_OTP, { input: { email: email(), purpose: 'REGISTER' } })).code).toBe('METHOD_DISABLED');
@@ -313,6 +330,7 @@ describe('methods and back-office contacts (SPEC §4.2, §4.6)', () => {
     expect(created.errors).toEqual([]);
 
     expect((await run(client, REQUEST_OTP, { input: { email: address, purpose: 'VERIFY' } })).errors).toEqual([]);
+    await gw.delivered();
     const validated = await run(client, VALIDATE_OTP, { input: { email: address, code: smtp.codeFor(address) } });
     expect(validated.errors).toEqual([]);
     expect(validated.data!.validateOtp.user).toMatchObject({ id: created.data!.createUser.id, emailVerified: true });
@@ -326,6 +344,7 @@ describe('methods and back-office contacts (SPEC §4.2, §4.6)', () => {
   it('honours uniquePhoneNumber: PHONE_TAKEN when on, a second account with the same phone when off', async () => {
     const number = phone();
     await run(menuClient, REQUEST_OTP, { input: { phoneNumber: number, purpose: 'REGISTER' } });
+    await gw.delivered();
     expect((await run(menuClient, REGISTER, { input: { phoneNumber: number, otpCode: sms.codeFor(number) } })).errors).toEqual([]);
     gw.clock.advance(31_000);
     expect((await run(menuClient, REQUEST_OTP, { input: { phoneNumber: number, purpose: 'REGISTER' } })).code).toBe('PHONE_TAKEN');
@@ -336,6 +355,7 @@ describe('methods and back-office contacts (SPEC §4.2, §4.6)', () => {
     for (let i = 0; i < 2; i++) {
       const result = await run(client, REGISTER, { input: { phoneNumber: number, firstName: `Twin ${i}` } });
       expect(result.errors).toEqual([]);
+      await gw.delivered();
       const validated = await run(client, VALIDATE_OTP, { input: { phoneNumber: number, code: sms.codeFor(number) } });
       expect(validated.errors).toEqual([]);
       // the code signs into the account it was sent for

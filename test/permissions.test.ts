@@ -16,9 +16,9 @@ import { startGateway, type TestApp, type TestGateway } from './helpers/gateway'
  */
 type Caller =
   | 'none' | 'forged' | 'revoked' | 'publishable' | 'secret'
-  | 'bearer' | 'expired' | 'ended' | 'garbage'
+  | 'bearer' | 'expired' | 'ended' | 'suspended' | 'garbage'
   | 'publishable+bearer' | 'publishable+expired' | 'publishable+garbage' | 'publishable+foreign' | 'secret+expired';
-type Expect = 'ok' | 'FORBIDDEN' | `UNAUTHENTICATED:${'missing_credentials' | 'invalid_key' | 'revoked_key' | 'invalid_token' | 'token_expired' | 'session_ended'}`;
+type Expect = 'ok' | 'FORBIDDEN' | 'ACCOUNT_SUSPENDED:session_ended' | `UNAUTHENTICATED:${'missing_credentials' | 'invalid_key' | 'revoked_key' | 'invalid_token' | 'token_expired' | 'session_ended'}`;
 
 const ANY_KEY: Record<Caller, Expect> = {
   none: 'UNAUTHENTICATED:missing_credentials',
@@ -29,6 +29,8 @@ const ANY_KEY: Record<Caller, Expect> = {
   bearer: 'FORBIDDEN',
   expired: 'UNAUTHENTICATED:token_expired',
   ended: 'UNAUTHENTICATED:session_ended',
+  // SPEC §4.10: a suspended account's token is refused as such, its reason still session_ended.
+  suspended: 'ACCOUNT_SUSPENDED:session_ended',
   garbage: 'UNAUTHENTICATED:invalid_token',
   'publishable+bearer': 'ok',
   'publishable+expired': 'ok',
@@ -93,6 +95,23 @@ const ROWS: { operation: string; document: ReturnType<typeof gql>; variables?: R
     document: gql`mutation { acceptLegalAgreement(input: { deviceUuid: "d", documents: ["terms"] }) { id } }`,
     expect: BEARER_ONLY,
   },
+  // account lifecycle (SPEC §4.10); each call passes the shield and then fails on its own terms
+  { operation: 'requestEmailChange', document: gql`mutation { requestEmailChange(newEmail: "not-an-email") { sent } }`, expect: BEARER_ONLY },
+  { operation: 'requestPhoneChange', document: gql`mutation { requestPhoneChange(newPhoneNumber: "x") { sent } }`, expect: BEARER_ONLY },
+  { operation: 'confirmContactChange', document: gql`mutation { confirmContactChange(code: "000000") { id } }`, expect: BEARER_ONLY },
+  { operation: 'sessions', document: gql`query { sessions { id current } }`, expect: BEARER_ONLY },
+  { operation: 'revokeSession', document: gql`mutation { revokeSession(id: "01a20828-0000-7000-8000-000000000000") }`, expect: BEARER_ONLY },
+  { operation: 'deleteAccount', document: gql`mutation { deleteAccount(code: "000000") }`, expect: BEARER_ONLY },
+  { operation: 'suspendUser', document: gql`mutation { suspendUser(id: "01a20828-0000-7000-8000-000000000000", reason: "r") { id } }`, expect: SECRET_ONLY },
+  { operation: 'reinstateUser', document: gql`mutation { reinstateUser(id: "01a20828-0000-7000-8000-000000000000") { id } }`, expect: SECRET_ONLY },
+  { operation: 'deleteUser', document: gql`mutation { deleteUser(id: "01a20828-0000-7000-8000-000000000000") }`, expect: SECRET_ONLY },
+  { operation: 'revokeUserSessions', document: gql`mutation { revokeUserSessions(id: "01a20828-0000-7000-8000-000000000000") }`, expect: SECRET_ONLY },
+  {
+    operation: 'setUserContact',
+    document: gql`mutation { setUserContact(id: "01a20828-0000-7000-8000-000000000000", input: { email: "a@example.com", verified: true }) { id } }`,
+    expect: SECRET_ONLY,
+  },
+  { operation: 'securityEvents', document: gql`query { securityEvents { totalCount } }`, expect: SECRET_ONLY },
 ];
 
 let gw: TestGateway;
@@ -100,6 +119,7 @@ let app: TestApp;
 let otherApp: TestApp;
 let userId: string;
 let otherUserId: string;
+let suspendedToken: string;
 const headers: Partial<Record<Caller, Record<string, string>>> = {};
 
 beforeAll(async () => {
@@ -118,6 +138,12 @@ beforeAll(async () => {
   const register = gql`mutation($e: String!) { register(input: { email: $e, password: "permission test pw" }) { user { id } } }`;
   userId = (await run(apolloClient(gw.url, headers.publishable), register, { e: 'bearer@example.com' })).data!.register.user.id;
   otherUserId = (await run(apolloClient(gw.url, { 'x-api-key': otherApp.publishableKey }), register, { e: 'other@example.com' })).data!.register.user.id;
+  // A customer holding a token when a partner suspended it.
+  const suspendedId = (await run(apolloClient(gw.url, headers.publishable), register, { e: 'suspended@example.com' })).data!.register.user.id;
+  suspendedToken = await accessToken(app.appId, suspendedId);
+  const em = gw.gateway.orm.em.fork();
+  const found = await em.findOneOrFail(App, { id: app.appId });
+  await gw.gateway.services.lifecycle.accounts.suspend(em, { app: found, settings: gw.gateway.services.apps.settingsOf(found) }, suspendedId, 'permissions test', { by: 'partner', ip: null });
 });
 afterAll(() => gw.close());
 
@@ -141,6 +167,7 @@ async function callerHeaders(caller: Caller): Promise<{ headers: Record<string, 
   const [key, token] = caller.includes('+') ? caller.split('+') : [null, caller];
   const result: Record<string, string> = key ? { ...headers[key as Caller] } : {};
   if (token === 'garbage') result.authorization = 'Bearer not-a-token';
+  else if (token === 'suspended') result.authorization = `Bearer ${suspendedToken}`;
   else if (token === 'foreign') result.authorization = `Bearer ${await accessToken(otherApp.appId, otherUserId)}`;
   else {
     const access = await accessToken();

@@ -5,10 +5,10 @@ import { parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryLimitsRule } from '../src/graphql/limits';
 import { buildServedSchema } from '../src/graphql/schema';
-import { PLAYGROUND_EXAMPLES, playgroundDocument, playgroundVariables } from '../src/server/playground';
+import { PLAYGROUND_COLUMNS, PLAYGROUND_EXAMPLES, playgroundDocument, playgroundVariables } from '../src/server/playground';
 import { apolloClient, postRaw, run } from './helpers/client';
 import { CHECK_EMAIL, CREATE_USER } from './helpers/documents';
-import { CHROMIUM_PATH, hasChromium, launchBrowser } from './helpers/browser';
+import { CHROMIUM_PATH, hasChromium, launchBrowser, snapshot } from './helpers/browser';
 import { startGateway, type TestApp, type TestGateway } from './helpers/gateway';
 
 /** The self-hosted playground on GET /graphql (SPEC §7), and GraphQL GET beside it. */
@@ -86,6 +86,17 @@ describe('the page', () => {
     expect(playgroundVariables()).toMatchObject({ email: 'ada@example.com' });
   });
 
+  it('keeps every line of the default document within PLAYGROUND_COLUMNS (the editor is ~50 columns at 1280 px)', () => {
+    const wide = playgroundDocument().split('\n').filter((line) => [...line].length > PLAYGROUND_COLUMNS);
+    expect(wide).toEqual([]);
+    // Wrapped descriptions keep every word.
+    for (const example of PLAYGROUND_EXAMPLES) {
+      const after = playgroundDocument().slice(playgroundDocument().indexOf(`# ${example.name}: `)).split('\n');
+      const comment = after.slice(0, after.findIndex((line) => !line.startsWith('#')));
+      expect(comment.map((line) => line.slice(2)).join(' '), example.name).toBe(`${example.name}: ${example.description}`);
+    }
+  });
+
   it('refuses an example list that gives one variable two values', () => {
     const clash = [
       { name: 'A', description: '', document: 'query A($email: String!) { checkEmail(email: $email) { exists } }', variables: { email: 'a@example.com' } },
@@ -138,6 +149,82 @@ describe('GraphQL over GET stays GraphQL', () => {
 });
 
 describe('in a real browser', () => {
+  it.skipIf(!hasChromium)(
+    'fits a 1280×800 window: no line of the default document is wider than the editor, and the run menu shows every example',
+    async () => {
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.context.newPage();
+        await page.setViewportSize({ width: 1280, height: 800 });
+        await page.goto(`${gw.url}/graphql`);
+        await page.locator('.graphiql-query-editor').getByText('query CheckEmail').first().waitFor();
+        await snapshot(page, 'playground-1280');
+
+        // Measured through CodeMirror itself (every line, rendered or not): where each line ends
+        // against the width the editor shows beside its line-number gutter.
+        const fit = await page.evaluate(() => {
+          // CodeMirror 5 hangs its instance on its wrapper element (the test's tsconfig has no DOM types).
+          type Editor = {
+            lineCount(): number;
+            getLine(n: number): string;
+            charCoords(pos: { line: number; ch: number }, mode: 'local'): { left: number };
+            getScrollInfo(): { clientWidth: number };
+            getGutterElement(): { offsetWidth: number };
+          };
+          const { document } = globalThis as unknown as { document: { querySelector(selector: string): { CodeMirror: Editor } } };
+          const cm = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;
+          const visible = cm.getScrollInfo().clientWidth - cm.getGutterElement().offsetWidth;
+          const lines = Array.from({ length: cm.lineCount() }, (_, n) => ({
+            text: cm.getLine(n),
+            right: cm.charCoords({ line: n, ch: cm.getLine(n).length }, 'local').left,
+          }));
+          return { visible, lines };
+        });
+        expect(fit.lines.length).toBe(playgroundDocument().split('\n').length);
+        expect(fit.visible).toBeGreaterThan(300);
+        const comments = fit.lines.filter((l) => l.text.startsWith('#'));
+        expect(comments.length).toBeGreaterThan(PLAYGROUND_EXAMPLES.length);
+        expect(comments.filter((l) => l.right > fit.visible).map((l) => l.text)).toEqual([]);
+        expect(fit.lines.filter((l) => l.right > fit.visible).map((l) => l.text)).toEqual([]);
+
+        // The run menu: one entry per example, each inside the menu's visible box and the
+        // window, none scrolled out of sight.
+        await page.locator('button.graphiql-execute-button').click();
+        const items = page.getByRole('menuitem');
+        await items.first().waitFor();
+        await snapshot(page, 'playground-1280-run-menu');
+        expect(await items.allInnerTexts()).toEqual(PLAYGROUND_EXAMPLES.map((e) => e.name));
+        const menu = await page.getByRole('menu').evaluate((el) => {
+          const box = el.getBoundingClientRect();
+          return {
+            top: box.top,
+            bottom: box.top + el.clientHeight,
+            scrolls: el.scrollHeight > el.clientHeight,
+            items: Array.from(el.querySelectorAll('[role=menuitem]')).map((item) => {
+              const r = (item as typeof el).getBoundingClientRect();
+              return { name: (item as typeof el).textContent, top: r.top, bottom: r.bottom };
+            }),
+          };
+        });
+        expect(menu.scrolls).toBe(false);
+        const hidden = menu.items.filter((i) => i.top < menu.top || i.bottom > menu.bottom || i.bottom > 800).map((i) => i.name);
+        expect(hidden).toEqual([]);
+
+        // And the last one runs (with no key the answer is an error; the request is what counts).
+        const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url() === `${gw.url}/graphql`);
+        await page.getByRole('menuitem', { name: PLAYGROUND_EXAMPLES.at(-1)!.name }).click();
+        expect((await sent).postDataJSON().operationName).toBe(PLAYGROUND_EXAMPLES.at(-1)!.name);
+      } catch (error) {
+        const shot = join(tmpdir(), `gatehouse-playground-1280-failure-${Date.now()}.png`);
+        await browser.context.pages().at(-1)?.screenshot({ path: shot }).catch(() => {});
+        throw new Error(`${(error as Error).message}\n(screenshot: ${shot})`);
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
+
   it.skipIf(!hasChromium)(
     `loads, takes an x-api-key in the headers editor and runs checkEmail (needs ${CHROMIUM_PATH}: apt-get install chromium)`,
     async () => {

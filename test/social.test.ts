@@ -8,6 +8,7 @@ import { CHECK_EMAIL } from './helpers/documents';
 import { startFacebookStub, type FacebookStub } from './helpers/facebook-stub';
 import { startGateway, TEST_DATABASE_URL, type TestApp, type TestGateway } from './helpers/gateway';
 import { startOidcProvider, type TestOidcProvider } from './helpers/oidc-provider';
+import { SECURITY_EVENTS } from './helpers/lifecycle-documents';
 import { REQUEST_OTP, VALIDATE_OTP } from './helpers/otp-documents';
 import { CHANGE_PASSWORD, LOGIN, REGISTER } from './helpers/session-documents';
 import {
@@ -99,6 +100,7 @@ async function verifiedCustomer(email: string) {
   const registered = await run(frontend, REGISTER, { input: { email, password: PASSWORD, firstName: 'Vera' } });
   expect(registered.errors).toEqual([]);
   expect((await run(frontend, REQUEST_OTP, { input: { email, purpose: 'VERIFY' } })).errors).toEqual([]);
+  await gw.delivered(); // the courier sends after the commit, not inside the request
   const validated = await run(frontend, VALIDATE_OTP, { input: { email, code: smtp.codeFor(email) } });
   expect(validated.data!.validateOtp.user.emailVerified).toBe(true);
   return registered.data!.register.user as { id: string };
@@ -374,6 +376,15 @@ describe('linkIdentity and unlinkIdentity', () => {
     expect((await run(client, UNLINK_IDENTITY, { provider: 'minted' })).data!.unlinkIdentity).toBe(true);
     expect((await run(client, ME_IDENTITIES)).data!.me.identities).toEqual([]);
     expect((await run(client, UNLINK_IDENTITY, { provider: 'minted' })).code).toBe('BAD_USER_INPUT');
+    // SPEC §4.10: one identity.linked and one identity.unlinked; the refused link of the other account records nothing.
+    const events = await run(partner, SECURITY_EVENTS, { filter: { userId: registered.data!.register.user.id } });
+    const types = events.data!.securityEvents.edges.map((e: { node: { type: string; detail: Record<string, unknown> } }) => [e.node.type, e.node.detail.provider ?? null]);
+    expect(types.filter(([type]: [string]) => type.startsWith('identity.'))).toEqual([
+      ['identity.linked', 'minted'],
+      ['identity.unlinked', 'minted'],
+    ]);
+    const theirs = await run(partner, SECURITY_EVENTS, { filter: { userId: someone.data!.register.user.id, type: 'identity.linked' } });
+    expect(theirs.data!.securityEvents.totalCount).toBe(0);
   });
 
   it('refuses to unlink the only credential of a social account until it has a password', async () => {
@@ -382,6 +393,8 @@ describe('linkIdentity and unlinkIdentity', () => {
     const client = bearer(signedIn.data!.signInWithIdToken.accessToken);
     const refused = await run(client, UNLINK_IDENTITY, { provider: 'minted' });
     expect(refused.code).toBe('LAST_CREDENTIAL');
+    const signedUp = await run(partner, SECURITY_EVENTS, { filter: { userId: signedIn.data!.signInWithIdToken.user.id, type: 'user.signed_up' } });
+    expect(signedUp.data!.securityEvents.edges.map((e: { node: { detail: unknown } }) => e.node.detail)).toEqual([{ method: 'social', provider: 'minted' }]);
     expect((await run(client, ME_IDENTITIES)).data!.me.identities).toHaveLength(1);
     expect((await run(client, CHANGE_PASSWORD, { newPassword: 'a password of my own' })).errors).toEqual([]);
     expect((await run(client, UNLINK_IDENTITY, { provider: 'minted' })).data!.unlinkIdentity).toBe(true);

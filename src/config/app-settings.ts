@@ -27,6 +27,10 @@ export interface AppSettings {
   clientAutologin: boolean;
   /** Social sign-in providers (SPEC §4.9; social-providers.ts). */
   socialProviders: SocialProviderSettings[];
+  /** Where security events are POSTed, signed (SPEC §4.10); null: no webhook. */
+  webhookUrl: string | null;
+  /** Days a security event is kept before the purge deletes it. */
+  securityEventRetentionDays: number;
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = {
@@ -46,6 +50,8 @@ export const DEFAULT_APP_SETTINGS: AppSettings = {
   allowedScopes: ['openid', 'profile', 'email', 'phone'],
   clientAutologin: false,
   socialProviders: [],
+  webhookUrl: null,
+  securityEventRetentionDays: 90,
 };
 
 /** One scope token (RFC 6749 §3.3, narrowed): what allowedScopes may hold and a client may ask for. */
@@ -124,6 +130,13 @@ const CHECKS: { [K in keyof AppSettings]: Check } = {
   },
   clientAutologin: bool,
   socialProviders: checkSocialProviders,
+  webhookUrl: (value, key) => {
+    const checked = url(value, key);
+    // The outbox row names its destination in a 254-character column.
+    if (typeof checked === 'string' && checked.length > 254) throw badInput(`settings.${key}`, `${key} must be at most 254 characters`);
+    return checked;
+  },
+  securityEventRetentionDays: int(1, 3650),
 };
 
 function isHttpUrl(value: string): boolean {

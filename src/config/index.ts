@@ -31,6 +31,19 @@ export interface Config {
   trustProxy: boolean;
   /** On SIGTERM, how long to keep serving before closing (requests already on their way). */
   shutdownDrainMs: number;
+  /** The courier's worker looks for due messages this often (it is also woken by each commit that queued one here). */
+  courierPollMs: number;
+  /**
+   * The worker delivers nothing for this long after start. An operator's and the tests' knob:
+   * the crash test uses it to kill the server between a commit and its delivery.
+   */
+  courierStartDelayMs: number;
+  /** Attempts per message before it is marked failed (its code is then dead). */
+  courierMaxAttempts: number;
+  /** How often the gateway deletes security events past their app's retention; 0: never (SPEC §4.10). */
+  securityEventPurgeIntervalMs: number;
+  /** Attempts of a webhook delivery before it is marked failed (backoff as every message's: 5 s, 20 s, 80 s, 320 s, then 15 min). */
+  webhookMaxAttempts: number;
 }
 
 export class ConfigError extends Error {}
@@ -79,6 +92,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     introspection: boolVar(env, 'INTROSPECTION', true),
     trustProxy: boolVar(env, 'TRUST_PROXY', false),
     shutdownDrainMs: intVar(env, 'SHUTDOWN_DRAIN_MS', 1000, 0, 60_000),
+    courierPollMs: intVar(env, 'COURIER_POLL_MS', 1000, 10, 60_000),
+    courierStartDelayMs: intVar(env, 'COURIER_START_DELAY_MS', 0, 0, 3_600_000),
+    courierMaxAttempts: intVar(env, 'COURIER_MAX_ATTEMPTS', 5, 1, 50),
+    securityEventPurgeIntervalMs: intVar(env, 'SECURITY_EVENT_PURGE_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
+    webhookMaxAttempts: intVar(env, 'WEBHOOK_MAX_ATTEMPTS', 12, 1, 100),
     ...overrides,
   };
   if (env.SIGNING_ALG && env.SIGNING_ALG !== 'ES256' && env.SIGNING_ALG !== 'RS256') {

@@ -5,6 +5,8 @@ import { dirname, resolve } from 'node:path';
 import type { Config } from '../config';
 import { ENTITIES } from './entities';
 import { migrationsFor } from './migrations';
+import { ImmediateBetterSqliteDialect } from './sqlite-begin-immediate';
+import { afterCommitSubscriber } from './transaction';
 
 export type Dialect = 'sqlite' | 'postgresql';
 
@@ -38,6 +40,7 @@ export async function ormOptions(config: Pick<Config, 'databaseUrl'>): Promise<O
     // Never let the ORM print SQL with bound values (emails, hashes) to stdout.
     debug: false,
     allowGlobalContext: false,
+    subscribers: [afterCommitSubscriber],
   };
   if (dialect === 'sqlite') {
     // better-sqlite3 (synchronous) rather than sqlite3: the ORM and the prepared hot path
@@ -52,6 +55,8 @@ export async function ormOptions(config: Pick<Config, 'databaseUrl'>): Promise<O
       dbName: file,
       // One connection, for the life of the process: SQLite has one writer anyway, and the
       // hot path's prepared statements belong to it.
+      // Write transactions begin IMMEDIATE: a concurrent writer waits for busy_timeout (SPEC §8).
+      driverOptions: { client: ImmediateBetterSqliteDialect },
       pool: {
         min: 1,
         max: 1,

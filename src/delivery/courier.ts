@@ -1,11 +1,15 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { AppSettings } from '../config/app-settings';
-import { App } from '../db/entities';
+import { App, OutboxMessage } from '../db/entities';
+import { afterCommit } from '../db/transaction';
 import { AppError } from '../errors';
 import type { AppService } from '../identity/apps';
+import type { Clock } from '../identity/clock';
+import { newId } from '../identity/secrets';
 import type { Logger } from '../logger';
 import { renderTemplate, type DeliveryChannelName, type TemplateName, type TemplateVars } from './templates';
-import type { Transport } from './transport';
+import type { OutboxChannel, Transport } from './transport';
+import { OutboxWorker, type WorkerOptions } from './worker';
 
 export interface SendRequest {
   appId: string;
@@ -17,61 +21,136 @@ export interface SendRequest {
   vars: TemplateVars;
   /** The app's settings when the caller has them (saves a lookup); read from the app otherwise. */
   settings?: AppSettings;
+  /** The code (otp_challenge id) or token (single_use_token id) the message carries: dead if it cannot be delivered. */
+  carrierId?: string;
+  /** When that code or link expires: the message is not sent after this. */
+  expiresAt?: Date;
 }
 
 export interface SendResult {
   channel: DeliveryChannelName;
-  /** Which adapter took it: `smtp`, `sms-webhook`, `outbox`. */
+  /** Which adapter will take it: `smtp`, `sms-webhook`, `outbox`. */
   via: string;
+  /** Its outbox row. */
+  messageId: string;
 }
 
 const LABEL: Record<DeliveryChannelName, string> = { EMAIL: 'email', SMS: 'SMS' };
+/** No message has this id. */
+const NO_MESSAGE = '00000000-0000-0000-0000-000000000000';
 
 /**
- * The notifier (SPEC §6): renders an app's template and hands it to the channel's adapter,
- * synchronously, so the caller knows whether it went out and can undo what it prepared.
- * A failure answers DELIVERY_FAILED naming the channel; the provider's detail goes to the log
- * (never the message text, which carries codes and links).
+ * The courier (SPEC §6; Kratos's courier is the model). `send` renders the app's template and
+ * writes the message to the outbox table *in the caller's transaction*, so a message exists
+ * exactly when the code, token or account it belongs to does; nothing is sent in the request.
+ * The worker (worker.ts) delivers it after the commit: at least once, retried with backoff,
+ * marked failed after its last attempt (the code it carried then dies). The only failure a
+ * request sees is the one it can know: no adapter for the channel (DELIVERY_FAILED).
+ *
+ *   await inTransaction(em, async () => {
+ *     … write the code or token …
+ *     await services.courier.send(em, { appId, channel: 'EMAIL', to, template: 'otp', vars: { code, expiresInSeconds } });
+ *   });
  */
 export class Courier {
-  constructor(
-    private readonly transports: Partial<Record<DeliveryChannelName, Transport>>,
-    private readonly apps: AppService,
-    private readonly logger: Logger,
-  ) {}
-
   /** Called after each delivered message (metrics count codes and links sent by channel). */
-  onDelivered?: (channel: DeliveryChannelName) => void;
+  onDelivered?: (channel: OutboxChannel) => void;
+  /** Called after a failed attempt that will be retried. */
+  onRetry?: (channel: OutboxChannel) => void;
+  /** Called when a message is marked failed for good. */
+  onFailed?: (channel: OutboxChannel) => void;
 
+  private readonly worker: OutboxWorker;
+
+  constructor(
+    private readonly transports: Partial<Record<OutboxChannel, Transport>>,
+    private readonly apps: AppService,
+    private readonly clock: Clock,
+    logger: Logger,
+    orm: MikroORM,
+    options: WorkerOptions,
+  ) {
+    this.worker = new OutboxWorker(transports, clock, logger, orm, options, {
+      delivered: (channel) => this.onDelivered?.(channel),
+      retried: (channel) => this.onRetry?.(channel),
+      failed: (channel) => this.onFailed?.(channel),
+    });
+  }
+
+  /**
+   * Queues a message: one outbox row written with `em` — inside the caller's transaction when
+   * there is one (it commits or rolls back with it), at once otherwise. The worker of this
+   * process is woken as soon as that row is committed.
+   */
   async send(em: EntityManager, request: SendRequest): Promise<SendResult> {
-    const label = LABEL[request.channel];
     const transport = this.transports[request.channel];
     if (!transport) {
-      throw new AppError('DELIVERY_FAILED', `Sending by ${label} is not available on this server`);
+      throw new AppError('DELIVERY_FAILED', `Sending by ${LABEL[request.channel]} is not available on this server`);
     }
-    const settings = request.settings ?? this.apps.settingsOf(await em.fork().findOneOrFail(App, { id: request.appId }));
+    const settings = request.settings ?? this.apps.settingsOf(await em.findOneOrFail(App, { id: request.appId }));
     const rendered = renderTemplate(request.template, request.channel, request.vars, settings);
-    const meta = { appId: request.appId, channel: request.channel, via: transport.name, template: request.template };
-    try {
-      await transport.deliver(em, { ...rendered, appId: request.appId, channel: request.channel, to: request.to, template: request.template, fromName: settings.brandName });
-    } catch (error) {
-      this.logger.warn({ ...meta, cause: describe(error) }, 'message delivery failed');
-      throw new AppError('DELIVERY_FAILED', `The ${label} could not be sent; try again later`);
-    }
-    this.logger.info(meta, 'message delivered');
-    this.onDelivered?.(request.channel);
-    return { channel: request.channel, via: transport.name };
+    const now = this.clock.now();
+    const id = newId();
+    await em.insert(OutboxMessage, {
+      id,
+      app: request.appId,
+      channel: request.channel,
+      to: request.to.slice(0, 254),
+      template: request.template,
+      subject: rendered.subject,
+      body: rendered.body,
+      fromName: settings.brandName,
+      createdAt: now,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      carrierId: request.carrierId ?? null,
+      expiresAt: request.expiresAt ?? null,
+    });
+    // After the commit, and after this turn of the event loop: the answer goes out before the worker's queries.
+    afterCommit(em, () => this.worker.wakeSoon());
+    return { channel: request.channel, via: transport.name, messageId: id };
   }
 
+  /**
+   * Wakes the worker once `em`'s transaction has committed (at once without one): for rows a
+   * module writes to the outbox itself, already rendered — webhook deliveries (identity/lifecycle/webhooks.ts).
+   */
+  wakeAfterCommit(em: EntityManager): void {
+    afterCommit(em, () => this.worker.wakeSoon());
+  }
+
+  /** Whether this gateway can deliver by `channel` (a WEBHOOK transport is always there in a gateway). */
+  canDeliver(channel: OutboxChannel): boolean {
+    return Boolean(this.transports[channel]);
+  }
+
+  /**
+   * What send() costs in the database, writing nothing: for an answer that must take as long
+   * as one that queued a message (a code asked for an unknown account, SPEC §6).
+   */
+  async decoy(em: EntityManager): Promise<void> {
+    await em.nativeUpdate(OutboxMessage, { id: NO_MESSAGE }, { attempts: 0 });
+  }
+
+  /** Starts delivering (createGateway; the CLI never does). */
+  start(): void {
+    this.worker.start();
+  }
+
+  /** Runs the worker now and resolves once it is idle: every message due now had its attempt (tests). */
+  drain(): Promise<void> {
+    return this.worker.drain();
+  }
+
+  /** Resolves once the worker is idle (what it was woken for is done). */
+  settled(): Promise<void> {
+    return this.worker.settled();
+  }
+
+  /** Stops polling, lets deliveries in flight finish (and what this process just queued go out), closes the adapters. */
   async close(): Promise<void> {
+    await this.worker.close();
     for (const transport of new Set(Object.values(this.transports))) await transport?.close?.();
   }
-}
-
-/** The provider's reason, for the log: a message and a code, never a stack or a message body. */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error).slice(0, 300);
-  const code = (error as { code?: unknown; responseCode?: unknown }).responseCode ?? (error as { code?: unknown }).code;
-  const cause = error.cause instanceof Error ? `; ${error.cause.message}` : '';
-  return `${code ? `${String(code)} ` : ''}${error.message}${cause}`.slice(0, 300);
 }

@@ -1,3 +1,4 @@
+import type { MikroORM } from '@mikro-orm/core';
 import { ConfigError, type Config } from '../config';
 import type { AppService } from '../identity/apps';
 import type { Clock } from '../identity/clock';
@@ -9,16 +10,22 @@ import { SmtpTransport } from './smtp';
 import type { Transport } from './transport';
 
 export { Courier, type SendRequest, type SendResult } from './courier';
+export { registerCourierMetrics } from './metrics';
 export { formatOutbox, listOutbox, type OutboxEntry, type OutboxFilter } from './outbox';
 export { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './sms-webhook';
 export type { DeliveryChannelName, TemplateName, TemplateVars } from './templates';
+export type { OutboxChannel } from './transport';
+export { retryDelayMs } from './worker';
 
 export interface CourierDeps {
   apps: AppService;
   clock: Clock;
   logger: Logger;
+  orm: MikroORM;
   /** Where the development outbox prints (stdout by default). */
   print?: (text: string) => void;
+  /** Security events to apps' webhookUrls (SPEC §4.10): one more channel of the outbox. */
+  webhook?: Transport;
 }
 
 /**
@@ -27,11 +34,16 @@ export interface CourierDeps {
  * except in production, where it is simply unavailable (sending answers DELIVERY_FAILED).
  */
 export function createCourier(config: Config, deps: CourierDeps): Courier {
-  const outbox = config.production ? undefined : new OutboxTransport(deps.clock, deps.print);
+  const outbox = config.production ? undefined : new OutboxTransport(deps.print);
   const email: Transport | undefined = config.smtpUrl ? new SmtpTransport(config.smtpUrl, config.emailFrom) : outbox;
   const sms: Transport | undefined =
     config.smsWebhookUrl && config.smsWebhookSecret ? new SmsWebhookTransport(config.smsWebhookUrl, config.smsWebhookSecret) : outbox;
-  return new Courier({ EMAIL: email, SMS: sms }, deps.apps, deps.logger);
+  return new Courier({ EMAIL: email, SMS: sms, WEBHOOK: deps.webhook }, deps.apps, deps.clock, deps.logger, deps.orm, {
+    pollMs: config.courierPollMs,
+    startDelayMs: config.courierStartDelayMs,
+    maxAttempts: config.courierMaxAttempts,
+    channelMaxAttempts: { WEBHOOK: config.webhookMaxAttempts },
+  });
 }
 
 /** NODE_ENV=production has no development outbox: without a real channel codes could never be delivered. */

@@ -1,4 +1,3 @@
-import type { EntityManager } from '@mikro-orm/core';
 import { createHmac } from 'node:crypto';
 import type { OutgoingMessage, Transport } from './transport';
 
@@ -30,7 +29,7 @@ export class SmsWebhookTransport implements Transport {
     private readonly timeoutMs = 10_000,
   ) {}
 
-  async deliver(_em: EntityManager, message: OutgoingMessage): Promise<void> {
+  async deliver(message: OutgoingMessage): Promise<void> {
     const raw = JSON.stringify({ to: message.to, body: message.body, appId: message.appId });
     const timestamp = String(Math.floor(Date.now() / 1000));
     const response = await fetch(this.url, {

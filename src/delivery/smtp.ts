@@ -1,11 +1,11 @@
-import type { EntityManager } from '@mikro-orm/core';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { OutgoingMessage, Transport } from './transport';
 
 /**
  * Email over SMTP with nodemailer (`SMTP_URL=smtp://user:pass@host:port`, `smtps://` for
  * implicit TLS). A message counts as delivered once the server accepted it (250 after DATA).
- * Short timeouts: a hung mail server answers DELIVERY_FAILED instead of holding the request.
+ * Short timeouts: a hung mail server costs the courier's worker an attempt (retried later),
+ * never a request.
  */
 export class SmtpTransport implements Transport {
   readonly name = 'smtp';
@@ -22,7 +22,7 @@ export class SmtpTransport implements Transport {
     this.fromAddress = /<([^>]+)>/.exec(emailFrom)?.[1]?.trim() ?? emailFrom.trim();
   }
 
-  async deliver(_em: EntityManager, message: OutgoingMessage): Promise<void> {
+  async deliver(message: OutgoingMessage): Promise<void> {
     await this.transporter.sendMail({
       from: { name: message.fromName, address: this.fromAddress },
       to: message.to,

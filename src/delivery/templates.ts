@@ -4,7 +4,7 @@ import type { AppSettings } from '../config/app-settings';
  * Per-app message texts (SPEC §6): the app's `brandName` in every message. One function per
  * template and channel; variables are checked, so a missing one is a bug caught at once.
  */
-export type TemplateName = 'otp' | 'password-reset';
+export type TemplateName = 'otp' | 'password-reset' | 'contact-change-notice';
 export type DeliveryChannelName = 'EMAIL' | 'SMS';
 
 export interface RenderedMessage {
@@ -39,6 +39,18 @@ const TEMPLATES: Record<TemplateName, { vars: string[]; EMAIL: Render; SMS: Rend
         `If you did not ask for a reset, ignore this email: your password stays as it is.\n`,
     }),
     SMS: (v, brand) => ({ subject: null, body: `Reset your ${brand} password: ${v.link} (expires in ${duration(v.expiresInSeconds)})` }),
+  },
+  // To the address being replaced (SPEC §4.10): `what` is "email address" or "phone number", `destination` the new one, masked.
+  'contact-change-notice': {
+    vars: ['what', 'destination'],
+    EMAIL: (v, brand) => ({
+      subject: `Your ${brand} ${v.what} is about to change`,
+      body:
+        `Someone signed in to your ${brand} account asked to change its ${v.what} to ${v.destination}.\n\n` +
+        `Nothing changes until the code we sent there is entered.\n` +
+        `If this was not you, sign in and change your password: someone else may be using your account.\n`,
+    }),
+    SMS: (v, brand) => ({ subject: null, body: `${brand}: a change of your account's ${v.what} to ${v.destination} was asked for. Not you? Sign in and change your password.` }),
   },
 };
 

@@ -47,6 +47,20 @@ export const OPERATION_ACCESS: Record<string, Access[]> = {
   startSocialSignIn: ['publishable', 'secret'],
   linkIdentity: ['bearer'],
   unlinkIdentity: ['bearer'],
+  // account lifecycle (SPEC §4.10): the customer's own…
+  requestEmailChange: ['bearer'],
+  requestPhoneChange: ['bearer'],
+  confirmContactChange: ['bearer'],
+  sessions: ['bearer'],
+  revokeSession: ['bearer'],
+  deleteAccount: ['bearer'],
+  // …and the partner's
+  suspendUser: ['secret'],
+  reinstateUser: ['secret'],
+  deleteUser: ['secret'],
+  revokeUserSessions: ['secret'],
+  setUserContact: ['secret'],
+  securityEvents: ['secret'],
 };
 
 /** "login needs a publishable or secret API key (x-api-key)" — SPEC §1: FORBIDDEN names the credential needed. */
@@ -76,6 +90,7 @@ const REASON_MESSAGES: Record<UnauthenticatedReason, string> = {
 export function denial(caller: Caller, operation: string, access: Access[]): AppError {
   const need = needs(operation, access);
   if (caller.kind === 'none') return new AppError('UNAUTHENTICATED', `${REASON_MESSAGES.missing_credentials}: ${need}`, { reason: 'missing_credentials' });
+  if (caller.kind === 'invalid' && caller.suspended) return new AppError('ACCOUNT_SUSPENDED', 'This account is suspended; its sessions have ended', { reason: caller.reason });
   if (caller.kind === 'invalid') return new AppError('UNAUTHENTICATED', REASON_MESSAGES[caller.reason], { reason: caller.reason });
   return new AppError('FORBIDDEN', need);
 }

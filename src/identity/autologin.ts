@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { createHash } from 'node:crypto';
 import { App, User } from '../db/entities';
 import { HotStore } from '../db/fast';
+import { inTransaction } from '../db/transaction';
 import { AppError, badInput } from '../errors';
 import type { AppService } from './apps';
 import { isUuid } from './apps';
@@ -76,21 +77,25 @@ export class AutologinService {
     if (!input.firstName?.trim()) throw badInput('firstName', 'firstName is required');
     if (!input.lastName?.trim()) throw badInput('lastName', 'lastName is required');
 
-    let user = await em.findOne(User, { app: tenant.app.id, externalId });
-    let registered = false;
-    if (!user) {
-      const fresh = this.users.build(em, tenant, { externalId, firstName: input.firstName, lastName: input.lastName, email: input.email });
-      try {
-        user = await this.users.insert(em, fresh);
-        registered = true;
-      } catch (error) {
-        // A concurrent call created this external id first: use theirs.
-        user = await em.findOne(User, { app: tenant.app.id, externalId });
-        if (!user) throw error;
+    // One commit: the customer (when new) and the ticket.
+    const { registered, ticket } = await inTransaction(em, async () => {
+      let user = await em.findOne(User, { app: tenant.app.id, externalId });
+      let registered = false;
+      if (!user) {
+        const fresh = this.users.build(em, tenant, { externalId, firstName: input.firstName, lastName: input.lastName, email: input.email });
+        try {
+          user = await this.users.insert(em, fresh);
+          registered = true;
+        } catch (error) {
+          // A concurrent call created this external id first: use theirs.
+          user = await em.findOne(User, { app: tenant.app.id, externalId });
+          if (!user) throw error;
+        }
       }
-    }
-    const registrationRequired = input.skipRegistration === false;
-    const ticket = await this.tokens.issue(em, 'login_ticket', 'lt_', tenant.app.id, user.id, LOGIN_TICKET_TTL_SECONDS, { registrationRequired, participant });
+      const registrationRequired = input.skipRegistration === false;
+      const ticket = await this.tokens.issue(em, 'login_ticket', 'lt_', tenant.app.id, user.id, LOGIN_TICKET_TTL_SECONDS, { registrationRequired, participant });
+      return { registered, ticket };
+    });
     const base = tenant.settings.autologinUrl;
     let loginUrl: string | null = null;
     if (base) {
@@ -107,19 +112,23 @@ export class AutologinService {
    * of the social redirect flow started with a `codeChallenge` needs its `codeVerifier` (PKCE S256).
    */
   async exchange(em: EntityManager, tenant: Tenant, lt: string, meta: SignInMeta, codeVerifier?: string | null): Promise<AuthResult> {
-    const row = await this.tokens.consume(em, 'login_ticket', tenant.app.id, lt);
-    if (!row) throw new AppError('INVALID_LOGIN_TICKET', undefined, { field: 'lt' });
-    const challenge = row.data.codeChallenge;
-    if (typeof challenge === 'string' && (!codeVerifier || !safeEqual(createHash('sha256').update(codeVerifier).digest('base64url'), challenge))) {
-      throw new AppError('INVALID_LOGIN_TICKET', 'This login ticket needs the codeVerifier of the page that started the sign-in', { field: 'codeVerifier' });
-    }
-    // One prepared lookup for the id token and the answer; no entity (the ticket's user is only read).
-    const user = await HotStore.of(em).userById(em, tenant.app.id, row.userId);
-    if (!user) throw new AppError('INVALID_LOGIN_TICKET', undefined, { field: 'lt' });
-    return this.sessions.signIn(em, tenant, user, {
-      ...meta,
-      registrationRequired: row.data.registrationRequired === true,
-      participant: row.data.participant === true,
+    // One commit: the ticket used and the session it opens (statements on em only, in its transaction).
+    const opened = await inTransaction(em, async () => {
+      const row = await this.tokens.consume(em, 'login_ticket', tenant.app.id, lt);
+      if (!row) throw new AppError('INVALID_LOGIN_TICKET', undefined, { field: 'lt' });
+      const challenge = row.data.codeChallenge;
+      if (typeof challenge === 'string' && (!codeVerifier || !safeEqual(createHash('sha256').update(codeVerifier).digest('base64url'), challenge))) {
+        throw new AppError('INVALID_LOGIN_TICKET', 'This login ticket needs the codeVerifier of the page that started the sign-in', { field: 'codeVerifier' });
+      }
+      // One prepared lookup for the id token and the answer; no entity (the ticket's user is only read).
+      const user = await HotStore.of(em).userById(em, tenant.app.id, row.userId);
+      if (!user) throw new AppError('INVALID_LOGIN_TICKET', undefined, { field: 'lt' });
+      return this.sessions.openSession(em, tenant, user, {
+        ...meta,
+        registrationRequired: row.data.registrationRequired === true,
+        participant: row.data.participant === true,
+      });
     });
+    return opened.sign();
   }
 }

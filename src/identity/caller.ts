@@ -41,6 +41,8 @@ export interface BearerCaller {
 export interface InvalidCaller {
   kind: 'invalid';
   reason: UnauthenticatedReason;
+  /** The token's account is suspended: answered ACCOUNT_SUSPENDED (SPEC §4.10), `reason` session_ended. */
+  suspended?: boolean;
   detail: string;
 }
 

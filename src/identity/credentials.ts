@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { inTransaction } from '../db/transaction';
 import { AppError, badInput, type ErrorCode } from '../errors';
+import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
 import { schemeOf } from './passwords/hasher';
 import { assertPasswordPolicy } from './passwords/policy';
@@ -21,6 +23,9 @@ export const MAX_IMPORT_ROWS = 1000;
 
 /** Password changes and bulk imports with foreign hashes. */
 export class CredentialService {
+  /** `password.changed` (SPEC §4.10), written with the new hash. Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly users: UserService,
     private readonly hasher: PasswordHasher,
@@ -50,9 +55,15 @@ export class CredentialService {
     } else {
       assertPasswordPolicy(next, tenant.settings.passwordPolicy, 'newPassword');
     }
-    this.users.setPasswordHash(user, await this.hasher.hash(next));
-    await em.flush();
-    await this.sessions.revokeAll(em, user.id, 'password_changed', sessionId);
+    const hash = await this.hasher.hash(next);
+    const first = !user.passwordHash;
+    // One commit: the new password, the other sessions ended, the event.
+    await inTransaction(em, async () => {
+      this.users.setPasswordHash(user, hash);
+      this.events?.stage(em, tenant, { type: 'password.changed', userId: user.id, detail: { first } });
+      await em.flush();
+      await this.sessions.revokeAll(em, user.id, 'password_changed', sessionId);
+    });
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { HotStore, type UserRecord } from '../db/fast';
 import { AppError, badInput } from '../errors';
+import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
 import type { AttemptLimiter } from './rate-limit';
 import { grantScope, type AuthResult, type SessionService, type SignInMeta } from './sessions';
@@ -50,6 +51,9 @@ export function accountLimitKey(appId: string, user: { id: string } | null, iden
  * alternative, gives twice the guesses. Accepted.
  */
 export class LoginService {
+  /** Security events (SPEC §4.10): failures and lockouts, one insert each; the success is the new session's (SessionService). Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly users: UserService,
     private readonly hasher: PasswordHasher,
@@ -67,12 +71,13 @@ export class LoginService {
     await this.limiters.ip.take(ipLimitKey);
     let accountKey: string;
     let user: UserRecord | null;
+    let attemptsLeft: number;
     try {
       // The lookup is a read (one prepared statement, a plain record: no entity is built for a
       // failed attempt); the attempt is counted on the account it names before any password is checked.
       user = (await HotStore.of(em).loginLookup(em, tenant.app.id, identity)) ?? null;
       accountKey = accountLimitKey(tenant.app.id, user, identity);
-      await this.limiters.account.take(accountKey);
+      attemptsLeft = await this.limiters.account.take(accountKey);
     } catch (error) {
       await this.limiters.ip.giveBack(ipLimitKey);
       throw error;
@@ -81,10 +86,18 @@ export class LoginService {
     const ok = user?.passwordHash
       ? await this.hasher.verify(user.passwordHash, input.password)
       : await this.hasher.verifyAgainstDummy(input.password);
-    if (!ok || !user) throw new AppError('INVALID_CREDENTIALS');
+    if (!ok || !user) {
+      await this.events?.write(em, tenant, { type: 'login.failed', userId: user?.id, ip: meta.ip, detail: { reason: 'invalid_credentials' } });
+      // The failure that used the account's last try locks it: recorded once, not on every refused try after.
+      if (attemptsLeft === 0 && user) await this.events?.write(em, tenant, { type: 'login.locked', userId: user.id, ip: meta.ip });
+      throw new AppError('INVALID_CREDENTIALS');
+    }
 
     await Promise.all([this.limiters.account.giveBack(accountKey), this.limiters.ip.giveBack(ipLimitKey)]);
-    if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
+    if (user.suspended) {
+      await this.events?.write(em, tenant, { type: 'login.failed', userId: user.id, ip: meta.ip, detail: { reason: 'account_suspended' } });
+      throw new AppError('ACCOUNT_SUSPENDED');
+    }
     if (this.hasher.needsRehash(user.passwordHash!)) {
       // Rare (an imported or weaker hash): the upgrade is an ORM edit, committed with the session by signIn.
       const entity = this.users.managed(em, user);

@@ -1,6 +1,9 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { User } from '../db/entities';
+import { inTransaction } from '../db/transaction';
 import { AppError, badInput } from '../errors';
+import type { AppService } from './apps';
+import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
 import { assertPasswordPolicy } from './passwords/policy';
 import type { SessionService } from './sessions';
@@ -21,8 +24,16 @@ export interface ResetRequestOutcome {
   expiresIn: number | null;
 }
 
-/** Sends the reset link by email (the courier's job; wired in app.ts). */
-export type ResetMailer = (em: EntityManager, tenant: Tenant, user: User, link: string, expiresIn: number) => Promise<void>;
+/** The link a reset email carries, and the token it dies with if the email cannot be delivered. */
+export interface ResetMail {
+  link: string;
+  expiresIn: number;
+  tokenId: string;
+  expiresAt: Date;
+}
+
+/** Queues the reset email with `em`, in the caller's transaction (the courier's job; wired in app.ts). */
+export type ResetMailer = (em: EntityManager, tenant: Tenant, user: User, mail: ResetMail) => Promise<void>;
 
 export const RESET_TTL_SECONDS = 3600;
 
@@ -33,6 +44,9 @@ export const RESET_TTL_SECONDS = 3600;
  * key an unknown email answers exactly like a known one.
  */
 export class PasswordResetService {
+  /** `password.reset` (SPEC §4.10), written with the new hash. Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly users: UserService,
     private readonly tokens: SingleUseTokens,
@@ -40,6 +54,7 @@ export class PasswordResetService {
     private readonly sessions: SessionService,
     private readonly publicUrl: () => string,
     private readonly mail: ResetMailer,
+    private readonly apps: AppService,
   ) {}
 
   async request(em: EntityManager, tenant: Tenant, secretCaller: boolean, input: ResetRequestData): Promise<ResetRequestOutcome> {
@@ -56,27 +71,48 @@ export class PasswordResetService {
     const hidden: ResetRequestOutcome = { sent: true, verificationString: null, resetLink: null, expiresIn: null };
     if (!user) {
       if (secretCaller) throw new AppError('USER_NOT_FOUND', undefined, { field: hasEmail ? 'email' : 'userId' });
+      await this.decoy(em);
       return hidden;
     }
     if (sendEmail && !user.email) {
       if (secretCaller) throw badInput('sendEmail', 'this user has no email address; use sendEmail: false');
+      await this.decoy(em);
       return hidden;
     }
 
-    await this.tokens.retireAll(em, 'password_reset', user.id);
-    const issued = await this.tokens.issue(em, 'password_reset', 'prt_', tenant.app.id, user.id, RESET_TTL_SECONDS);
-    const link = resetLink(tenant.settings.resetPasswordUrl ?? `${this.publicUrl()}/reset-password`, issued.token);
-    if (sendEmail) {
-      try {
-        await this.mail(em, tenant, user, link, RESET_TTL_SECONDS);
-      } catch (error) {
-        // No live token may remain for a message that never left.
-        await this.tokens.remove(em, issued.id);
-        throw error;
-      }
+    // One commit: older links retired, the new token, and its email queued (the courier sends it
+    // after the commit, so the answer takes the same time whether or not the account exists).
+    return inTransaction(em, async () => {
+      await this.tokens.retireAll(em, 'password_reset', user.id);
+      const issued = await this.tokens.issue(em, 'password_reset', 'prt_', tenant.app.id, user.id, RESET_TTL_SECONDS);
+      const link = resetLink(tenant.settings.resetPasswordUrl ?? `${this.publicUrl()}/reset-password`, issued.token);
+      if (!sendEmail) return { sent: false, verificationString: issued.token, resetLink: link, expiresIn: RESET_TTL_SECONDS };
+      await this.mail(em, tenant, user, { link, expiresIn: RESET_TTL_SECONDS, tokenId: issued.id, expiresAt: issued.expiresAt });
       return hidden;
-    }
-    return { sent: false, verificationString: issued.token, resetLink: link, expiresIn: RESET_TTL_SECONDS };
+    });
+  }
+
+  /**
+   * A publishable key's request for an unknown email costs what a known one costs (SPEC §6:
+   * "not in content, not in time"; as login spends a hash on an unknown account): a write
+   * transaction of as many statements as the real one (retire, token, message), matching no row.
+   */
+  private async decoy(em: EntityManager): Promise<void> {
+    await inTransaction(em, async () => {
+      for (let i = 0; i < 3; i++) await this.tokens.retireAll(em, 'password_reset', NO_USER);
+    });
+  }
+
+  /**
+   * The app (tenant) a live reset token belongs to, or null when the token is unknown,
+   * expired or used. The gateway's own reset page (server/reset-page.ts) has no API key —
+   * the browser holds only the token from the mailed link — so it finds the tenant this way
+   * and then calls reset() like the resetPassword mutation does: the single-use, suspension
+   * and policy checks are that one method's, whichever door the token comes through.
+   */
+  async tenantOfToken(em: EntityManager, token: string): Promise<Tenant | null> {
+    const app = await this.tokens.appOf(em, 'password_reset', token);
+    return app ? { app, settings: this.apps.settingsOf(app) } : null;
   }
 
   /**
@@ -90,14 +126,21 @@ export class PasswordResetService {
     if (!live) throw new AppError('INVALID_RESET_TOKEN', undefined, { field: 'token' });
     if (live.user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     const hash = await this.hasher.hash(password);
-    const row = await this.tokens.consume(em, 'password_reset', tenant.app.id, token);
-    if (!row) throw new AppError('INVALID_RESET_TOKEN', undefined, { field: 'token' });
-    const user = await this.users.requireById(em, tenant, row.userId);
-    this.users.setPasswordHash(user, hash);
-    await em.flush();
-    await this.sessions.revokeAll(em, user.id, 'password_reset');
+    // One commit: the token used, the new password, every session ended.
+    await inTransaction(em, async () => {
+      const row = await this.tokens.consume(em, 'password_reset', tenant.app.id, token);
+      if (!row) throw new AppError('INVALID_RESET_TOKEN', undefined, { field: 'token' });
+      const user = await this.users.requireById(em, tenant, row.userId);
+      this.users.setPasswordHash(user, hash);
+      this.events?.stage(em, tenant, { type: 'password.reset', userId: user.id });
+      await em.flush();
+      await this.sessions.revokeAll(em, user.id, 'password_reset');
+    });
   }
 }
+
+/** No user has this id: the decoy's statements match no row. */
+const NO_USER = '00000000-0000-0000-0000-000000000000';
 
 function resetLink(base: string, token: string): string {
   const url = new URL(base);

@@ -11,8 +11,8 @@ import type { Logger } from '../logger';
  * is built with), falling back to in-process counters while Redis is away (RedisLink).
  */
 export interface AttemptLimiter {
-  /** Counts one attempt; throws TOO_MANY_ATTEMPTS (with retryAfter) past the limit. */
-  take(key: string): Promise<void>;
+  /** Counts one attempt and answers how many are left; throws TOO_MANY_ATTEMPTS (with retryAfter) past the limit. */
+  take(key: string): Promise<number>;
   /** Gives an attempt back (a successful login does not count as a failure). */
   giveBack(key: string): Promise<void>;
   reset(key: string): Promise<void>;
@@ -331,7 +331,7 @@ export function createLimiter(factory: LimiterFactory, spec: LimitSpec): Attempt
   return {
     async take(key) {
       try {
-        await limiter.consume(key);
+        return (await limiter.consume(key)).remainingPoints;
       } catch (error) {
         if (error instanceof RateLimiterRes) {
           throw tooManyAttempts(error.msBeforeNext, 'Too many attempts');

@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { User } from '../db/entities';
+import { inTransaction } from '../db/transaction';
 import { AppError, badInput } from '../errors';
+import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
 import { assertPasswordPolicy } from './passwords/policy';
 import type { AuthResult, SessionService, SignInMeta } from './sessions';
@@ -37,6 +39,8 @@ export interface CodeRegistration {
 
 export class RegistrationService {
   codeRegistration?: CodeRegistration;
+  /** `user.signed_up` (SPEC §4.10), written with the account. Set in app.ts. */
+  events?: SecurityEvents;
 
   constructor(
     private readonly users: UserService,
@@ -55,8 +59,8 @@ export class RegistrationService {
   }
 
   /**
-   * Email + password: checked, hashed, inserted (the unique index decides duplicates, so a
-   * taken email costs the same hashing time as a free one), then signed in.
+   * Email + password: checked, hashed, then inserted and signed in in one transaction (the
+   * unique index decides duplicates, so a taken email costs the same hashing time as a free one).
    */
   private async registerWithPassword(em: EntityManager, tenant: Tenant, input: RegisterInputData, meta: SignInMeta): Promise<RegistrationOutcome> {
     if (!tenant.settings.signUpMethods.includes('EMAIL_PASSWORD')) {
@@ -66,8 +70,12 @@ export class RegistrationService {
     assertPasswordPolicy(input.password!, tenant.settings.passwordPolicy);
     const user = this.users.build(em, tenant, input);
     user.passwordHash = await this.hasher.hash(input.password!);
-    await this.users.insert(em, user);
-    const auth = await this.sessions.signIn(em, tenant, user, meta);
-    return { user, auth, verification: null };
+    // One commit: the account and its first session, or neither (a retry never meets EMAIL_TAKEN for an account nobody saw).
+    const opened = await inTransaction(em, async () => {
+      this.events?.stage(em, tenant, { type: 'user.signed_up', userId: user.id, ip: meta.ip, detail: { method: 'password' } });
+      await this.users.insert(em, user);
+      return this.sessions.openSession(em, tenant, user, meta);
+    });
+    return { user, auth: await opened.sign(), verification: null };
   }
 }

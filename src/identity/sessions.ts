@@ -1,12 +1,14 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { createHmac } from 'node:crypto';
 import type { User } from '../db/entities';
-import { HotStore, type NewRefreshToken, type NewSession, type UserRecord, type VerifiedIdentity } from '../db/fast';
+import { HotStore, type HotSecurityEvent, type NewRefreshToken, type NewSession, type UserRecord, type VerifiedIdentity } from '../db/fast';
+import { inTransaction } from '../db/transaction';
 import { MAX_SCOPE_LENGTH, SCOPE_TOKEN, type AppSettings } from '../config/app-settings';
 import { AppError, badInput } from '../errors';
 import { PARTICIPANT_SCOPE, type BearerCaller, type InvalidCaller } from './caller';
 import type { AppService } from './apps';
 import type { Clock } from './clock';
+import type { SecurityEvents } from './events';
 import { newId, randomSecret, sha256 } from './secrets';
 import type { ServerSecrets } from './server-secrets';
 import type { JwtService, SessionClaimsSource } from './tokens/jwt';
@@ -40,6 +42,11 @@ export interface SignInMeta {
   verified?: VerifiedIdentity;
 }
 
+/** A session written but not yet answered: `sign()` issues its tokens (after the commit). */
+export interface OpenedSession {
+  sign(): Promise<AuthResult>;
+}
+
 /** Refresh tokens presented again within this interval get the same child back (a client racing itself). */
 export const REFRESH_GRACE_MS = 10_000;
 const REFRESH_PREFIX = 'rt_';
@@ -53,6 +60,9 @@ const REFRESH_PREFIX = 'rt_';
  * rotated token presented again is theft: the whole family (session) is revoked.
  */
 export class SessionService {
+  /** Security events (SPEC §4.10): a new session is `login.succeeded`, a reused refresh token `refresh_token.reused`. Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly clock: Clock,
     private readonly jwt: JwtService,
@@ -73,6 +83,17 @@ export class SessionService {
    * does `meta.verified` (what a one-time code proved, on the prepared path).
    */
   async signIn(em: EntityManager, tenant: Tenant, user: SignedInUser, meta: SignInMeta = {}): Promise<AuthResult> {
+    return (await this.openSession(em, tenant, user, meta)).sign();
+  }
+
+  /**
+   * signIn's writes only (the session, its first refresh token and its `login.succeeded`, on the
+   * prepared path, with what `em` still has pending), for a caller that commits them with other
+   * writes: call `sign()` once that transaction committed. Tokens are signed outside the
+   * transaction, which must not wait on anything but its own statements (on SQLite it holds the
+   * only connection).
+   */
+  async openSession(em: EntityManager, tenant: Tenant, user: SignedInUser, meta: SignInMeta = {}): Promise<OpenedSession> {
     if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     const now = this.clock.now();
     const participant = meta.participant === true;
@@ -86,22 +107,27 @@ export class SessionService {
       authTime: now,
       registrationRequired: meta.registrationRequired ?? false,
       createdAt: now,
+      lastUsedAt: now,
       expiresAt: new Date(now.getTime() + ttl * 1000),
       ip: meta.ip?.slice(0, 64) ?? null,
       userAgent: meta.userAgent?.slice(0, 255) ?? null,
     };
     const refreshToken = participant ? null : REFRESH_PREFIX + randomSecret(32);
     const refresh: NewRefreshToken | null = refreshToken === null ? null : { id: newId(), sessionId: session.id, tokenHash: sha256(refreshToken), createdAt: now, expiresAt: session.expiresAt };
-    await writeSession(em, session, refresh, meta.verified);
-    return this.payload(session, user, refreshToken, refresh && session.expiresAt, tenant);
+    // The event commits with the session: one more prepared insert, or (the app has a webhook)
+    // staged with its delivery in em's unit of work, which then commits with the session.
+    const event = this.events?.forHotPath(em, tenant, { type: 'login.succeeded', userId: user.id, ip: meta.ip, detail: { sessionId: session.id, participant } });
+    await writeSession(em, session, refresh, meta.verified, event);
+    return { sign: () => this.payload(session, user, refreshToken, refresh && session.expiresAt, tenant) };
   }
 
   /**
    * `refresh`: rotate, return the same child within the grace interval, revoke the family on
-   * reuse — one transaction on the prepared path (HotStore.rotateRefreshToken), then the user
-   * for the id token by one prepared lookup.
+   * reuse — one transaction on the prepared path (HotStore.rotateRefreshToken, which also moves
+   * the session's lastUsedAt), then the user for the id token by one prepared lookup. A reuse
+   * revokes the family and records `refresh_token.reused` in one commit of its own.
    */
-  async refresh(em: EntityManager, tenant: Tenant, presented: string): Promise<AuthResult> {
+  async refresh(em: EntityManager, tenant: Tenant, presented: string, meta: SignInMeta = {}): Promise<AuthResult> {
     if (!presented.startsWith(REFRESH_PREFIX) || presented.length > 128) throw new AppError('INVALID_REFRESH_TOKEN');
     const child = REFRESH_PREFIX + (await this.childSuffix(em, presented));
     const store = HotStore.of(em);
@@ -112,14 +138,36 @@ export class SessionService {
       child: { id: newId(), sessionId: '', tokenHash: sha256(child), createdAt: now, expiresAt: new Date(now.getTime() + tenant.settings.refreshTokenTtlSeconds * 1000) },
       now,
       graceMs: REFRESH_GRACE_MS,
+      revokeOnReuse: false,
     });
     if (outcome.kind === 'invalid') throw new AppError('INVALID_REFRESH_TOKEN');
-    if (outcome.kind === 'reused') throw new AppError('REFRESH_TOKEN_REUSED');
+    // A suspension ends the session; its refresh tokens then say why (SPEC §4.10).
+    if (outcome.kind === 'suspended') throw new AppError('ACCOUNT_SUSPENDED');
+    if (outcome.kind === 'reused') {
+      await this.revokeReused(em, tenant, outcome.sessionId, outcome.userId, now, meta);
+      throw new AppError('REFRESH_TOKEN_REUSED');
+    }
     if (outcome.userSuspended) throw new AppError('ACCOUNT_SUSPENDED');
     const user = await store.userById(em, tenant.app.id, outcome.session.userId);
     // The session row references its user: only a concurrent erasure could get here.
     if (!user) throw new AppError('INVALID_REFRESH_TOKEN');
+    if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     return this.payload(outcome.session, user, child, outcome.expiresAt, tenant);
+  }
+
+  /**
+   * A rotated refresh token presented again after the grace interval: its family (session) is
+   * revoked and `refresh_token.reused` recorded in one commit, by whichever request revokes it.
+   */
+  private async revokeReused(em: EntityManager, tenant: Tenant, sessionId: string, userId: string, now: Date, meta: SignInMeta): Promise<void> {
+    const store = HotStore.of(em);
+    const record = async (tx: EntityManager) => {
+      if (!(await store.revokeSession(tx, sessionId, now, 'refresh_token_reused'))) return;
+      await this.events?.write(tx, tenant, { type: 'refresh_token.reused', userId, ip: meta.ip, detail: { sessionId } });
+    };
+    if (em.isInTransaction()) return record(em);
+    const tx = em.fork();
+    await inTransaction(tx, () => record(tx));
   }
 
   /** `logout`: this session, or every session of the user. */
@@ -138,7 +186,8 @@ export class SessionService {
    * A bearer request: the token must verify, and its session must still be live and its user
    * not suspended (one joined query), so logout, revocation and suspension take effect at once.
    * A failure says why (SPEC §1): `invalid_token`, `token_expired` (refresh), `session_ended`
-   * (sign in again; also a suspended account, whose sessions SPEC §4.10 ends).
+   * (sign in again); a suspended account's token is refused as ACCOUNT_SUSPENDED (SPEC §4.10),
+   * with `session_ended` as its reason, whether or not its session was already ended.
    */
   async authenticateBearer(em: EntityManager, token: string): Promise<BearerCaller | InvalidCaller> {
     const checked = await this.jwt.checkAccess(token);
@@ -148,9 +197,11 @@ export class SessionService {
     // read, without the ORM's query building and hydration of three entities (bench/README.md).
     const row = await HotStore.of(em).bearerSession(em, claims.sid);
     const now = this.clock.now();
-    if (!row || row.revokedAt != null || row.expiresAt <= now) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
+    if (!row) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
     if (row.userId !== claims.sub || row.app.id !== claims.aud) return { kind: 'invalid', reason: 'invalid_token', detail: 'token does not match its session' };
-    if (row.userSuspended) return { kind: 'invalid', reason: 'session_ended', detail: 'account suspended' };
+    // Checked before the session's own state: the suspension ended it, and the client should learn why.
+    if (row.userSuspended) return { kind: 'invalid', reason: 'session_ended', suspended: true, detail: 'account suspended' };
+    if (row.revokedAt != null || row.expiresAt <= now) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
     return {
       kind: 'bearer',
       // The row's plain record: where the ORM needs the app as a relation, em.getReference(App, id).
@@ -220,16 +271,16 @@ export function grantScope(settings: AppSettings, requested: string | null | und
  * flush and the store's inserts on the transaction's connection). Nothing pending, no
  * transaction of the ORM's: the store's two inserts commit together by themselves.
  */
-async function writeSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken | null, verified?: VerifiedIdentity): Promise<void> {
+async function writeSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken | null, verified?: VerifiedIdentity, event?: HotSecurityEvent): Promise<void> {
   const store = HotStore.of(em);
-  if (!hasPendingWrites(em)) return store.createSession(em, session, refresh, verified);
+  if (!hasPendingWrites(em)) return store.createSession(em, session, refresh, verified, event);
   if (em.isInTransaction()) {
     await em.flush();
-    return store.createSession(em, session, refresh, verified);
+    return store.createSession(em, session, refresh, verified, event);
   }
   await em.transactional(async (tx) => {
     await tx.flush();
-    await store.createSession(tx, session, refresh, verified);
+    await store.createSession(tx, session, refresh, verified, event);
   });
 }
 

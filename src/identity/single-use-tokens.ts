@@ -24,8 +24,8 @@ export class SingleUseTokens {
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
     const id = newId();
-    em.create(SingleUseToken, { id, app: em.getReference(App, appId), user: em.getReference(User, userId), purpose, tokenHash: sha256(token), data, createdAt: now, expiresAt, usedAt: null });
-    await em.flush();
+    // One native INSERT (no unit-of-work pass): inside the caller's transaction when there is one.
+    await em.insert(SingleUseToken, { id, app: em.getReference(App, appId), user: em.getReference(User, userId), purpose, tokenHash: sha256(token), data, createdAt: now, expiresAt, usedAt: null });
     return { token, id, expiresAt };
   }
 
@@ -33,8 +33,22 @@ export class SingleUseTokens {
   async peek(em: EntityManager, purpose: SingleUseTokenPurpose, appId: string, presented: string): Promise<SingleUseToken | null> {
     if (presented.length < 10 || presented.length > 200) return null;
     const row = await em.findOne(SingleUseToken, { tokenHash: sha256(presented), purpose, app: appId }, { populate: ['user'] });
-    if (!row || row.usedAt || row.expiresAt <= this.clock.now()) return null;
-    return row;
+    return row && this.live(row) ? row : null;
+  }
+
+  /**
+   * The app a live token of this purpose was issued in, whichever app that is; null when
+   * unknown, expired, or already used. For callers that hold only the token (the gateway's
+   * reset page): the token, 256 random bits, is then the credential, as a key is elsewhere.
+   */
+  async appOf(em: EntityManager, purpose: SingleUseTokenPurpose, presented: string): Promise<App | null> {
+    if (presented.length < 10 || presented.length > 200) return null;
+    const row = await em.findOne(SingleUseToken, { tokenHash: sha256(presented), purpose }, { populate: ['app'] });
+    return row && this.live(row) ? row.app : null;
+  }
+
+  private live(row: SingleUseToken): boolean {
+    return !row.usedAt && row.expiresAt > this.clock.now();
   }
 
   /**
@@ -50,9 +64,5 @@ export class SingleUseTokens {
   /** Retires a user's unused tokens of one purpose (a new reset link replaces older ones). */
   async retireAll(em: EntityManager, purpose: SingleUseTokenPurpose, userId: string): Promise<void> {
     await em.nativeUpdate(SingleUseToken, { user: userId, purpose, usedAt: null }, { usedAt: this.clock.now() });
-  }
-
-  async remove(em: EntityManager, id: string): Promise<void> {
-    await em.nativeDelete(SingleUseToken, { id });
   }
 }

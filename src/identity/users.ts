@@ -3,6 +3,7 @@ import type { AppSettings } from '../config/app-settings';
 import { stringColumnLengths, overlongColumn } from '../db/column-lengths';
 import { App, User, UserSchema } from '../db/entities';
 import { HotStore, type AppRecord, type UserRecord } from '../db/fast';
+import { savepoint } from '../db/transaction';
 import { AppError, badInput } from '../errors';
 import type { Clock } from './clock';
 import { applyProfile, nameKey, type ProfileData } from './profile';
@@ -203,7 +204,8 @@ export class UserService {
     em.persist(user);
     for (let attempt = 0; ; attempt++) {
       try {
-        await em.flush();
+        // In a savepoint inside a transaction, so a refused insert can be retried (PostgreSQL).
+        await savepoint(em, () => em.flush());
         return user;
       } catch (error) {
         const mapped = mapUniqueViolation(error);
@@ -302,7 +304,7 @@ function mapUniqueViolation(error: unknown): UniqueColumn | null {
 }
 
 /** After a failed flush: drop the half-written state and answer what the unique index said. */
-function rethrowUnique(em: EntityManager, error: unknown): never {
+export function rethrowUnique(em: EntityManager, error: unknown): never {
   em.clear();
   switch (mapUniqueViolation(error)) {
     case 'email_key':

@@ -49,8 +49,14 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
   {
     name: 'CheckPhoneNumber',
     description: 'Does this phone number have an account? Any API key. National numbers need countryCode.',
-    document: `query CheckPhoneNumber($phoneNumber: String!, $countryCode: String) {
-  checkPhoneNumber(phoneNumber: $phoneNumber, countryCode: $countryCode) {
+    document: `query CheckPhoneNumber(
+  $phoneNumber: String!
+  $countryCode: String
+) {
+  checkPhoneNumber(
+    phoneNumber: $phoneNumber
+    countryCode: $countryCode
+  ) {
     exists
   }
 }`,
@@ -75,7 +81,9 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
   {
     name: 'CreateUser',
     description: 'Create a back-office contact (no password needed). Secret key (sk_…) only.',
-    document: `mutation CreateUser($newUser: CreateUserInput!) {
+    document: `mutation CreateUser(
+  $newUser: CreateUserInput!
+) {
   createUser(input: $newUser) {
     id
     email
@@ -93,7 +101,11 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
   register(input: $signUp) {
     user { id email referrerCode }
     auth { accessToken refreshToken expiresIn }
-    verification { channel destination expiresIn }
+    verification {
+      channel
+      destination
+      expiresIn
+    }
   }
 }`,
     variables: { signUp: { email: 'grace@example.com', password: 'a long passphrase', firstName: 'Grace', lastName: 'Hopper' } },
@@ -124,15 +136,24 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
   },
   {
     name: 'Me',
-    description: 'The signed-in customer. Headers: { "Authorization": "Bearer <accessToken>" } and no key.',
+    description: 'The signed-in customer. Bearer token: add "Authorization": "Bearer <accessToken>" to Headers (the key may stay: Me acts with the token).',
     document: `query Me {
-  me { id email emailVerified firstName lastName legalAccepted }
+  me {
+    id
+    email
+    emailVerified
+    firstName
+    lastName
+    legalAccepted
+  }
 }`,
   },
   {
     name: 'RequestOtp',
     description: 'Send a one-time code (REGISTER, LOGIN or VERIFY). Any API key. In development the code lands in `npx gatehouse outbox`.',
-    document: `mutation RequestOtp($codeRequest: RequestOtpInput!) {
+    document: `mutation RequestOtp(
+  $codeRequest: RequestOtpInput!
+) {
   requestOtp(input: $codeRequest) {
     sent
     channel
@@ -146,7 +167,9 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
   {
     name: 'ValidateOtp',
     description: 'Sign in with the code. Any API key.',
-    document: `mutation ValidateOtp($codeCheck: ValidateOtpInput!) {
+    document: `mutation ValidateOtp(
+  $codeCheck: ValidateOtpInput!
+) {
   validateOtp(input: $codeCheck) {
     accessToken
     refreshToken
@@ -158,7 +181,9 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
   {
     name: 'RequestPasswordReset',
     description: 'Start a reset. With a secret key and sendEmail: false the answer carries the link for your own mailer.',
-    document: `mutation RequestPasswordReset($reset: RequestPasswordResetInput!) {
+    document: `mutation RequestPasswordReset(
+  $reset: RequestPasswordResetInput!
+) {
   requestPasswordReset(input: $reset) {
     sent
     verificationString
@@ -171,7 +196,9 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
   {
     name: 'ResetPassword',
     description: 'Set a new password with the verification string (every session ends). Any API key.',
-    document: `mutation ResetPassword($newPassword: ResetPasswordInput!) {
+    document: `mutation ResetPassword(
+  $newPassword: ResetPasswordInput!
+) {
   resetPassword(input: $newPassword)
 }`,
     variables: { newPassword: { token: 'prt_paste-one-here', password: 'another long passphrase' } },
@@ -204,17 +231,27 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
     name: 'SocialNonce',
     description: 'A single-use nonce to give the provider\'s SDK before signInWithIdToken (the app needs socialProviders). Any API key.',
     document: `mutation SocialNonce($provider: String!) {
-  socialNonce(provider: $provider) { nonce expiresAt }
+  socialNonce(provider: $provider) {
+    nonce
+    expiresAt
+  }
 }`,
     variables: { provider: 'google' },
   },
   {
     name: 'SignInWithIdToken',
     description: 'Sign in or up with the provider\'s ID token and the nonce it carries. Any API key.',
-    document: `mutation SignInWithIdToken($social: SignInWithIdTokenInput!) {
+    document: `mutation SignInWithIdToken(
+  $social: SignInWithIdTokenInput!
+) {
   signInWithIdToken(input: $social) {
     accessToken
-    user { id email isSocial identities { provider subject } }
+    user {
+      id
+      email
+      isSocial
+      identities { provider subject }
+    }
   }
 }`,
     variables: { social: { provider: 'google', idToken: 'eyJ…paste-one-here', nonce: 'from-socialNonce' } },
@@ -222,8 +259,13 @@ export const PLAYGROUND_EXAMPLES: PlaygroundExample[] = [
   {
     name: 'AcceptLegalAgreement',
     description: 'Record that the signed-in customer accepted documents. Bearer token.',
-    document: `mutation AcceptLegalAgreement($legal: LegalAgreementInput!) {
-  acceptLegalAgreement(input: $legal) { id acceptedAt }
+    document: `mutation AcceptLegalAgreement(
+  $legal: LegalAgreementInput!
+) {
+  acceptLegalAgreement(input: $legal) {
+    id
+    acceptedAt
+  }
 }`,
     variables: { legal: { deviceUuid: 'device-1', documents: ['terms-v1'] } },
   },
@@ -239,7 +281,11 @@ const ASSETS: Record<string, { pkg: string; file: string; type: string }> = {
 const APP_JS = '/playground/app.js';
 
 // Relative URLs (no leading slash) so the page also works behind a proxy that mounts the
-// gateway under a path prefix. The only inline code is a style rule (allowed by the CSP).
+// gateway under a path prefix. The only inline code is style rules (allowed by the CSP).
+// GraphiQL caps its dropdowns at 400 px, so the run menu (one entry per operation in the
+// editor) hid a third of the examples in a 1280×800 window; it may use the height the
+// window has below the button (Radix measures it) and scrolls only past that, and its entries
+// are a little tighter than GraphiQL's (2 px margins, 4 px padding) so that every example fits.
 const PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -248,7 +294,11 @@ const PAGE = `<!doctype html>
 <title>Gatehouse playground</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="playground/graphiql.min.css">
-<style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+<style>
+html, body, #graphiql { height: 100%; margin: 0; }
+.graphiql-dropdown-content { max-height: calc(var(--radix-dropdown-menu-content-available-height) - 10px); }
+.graphiql-dropdown-item { margin: 2px var(--px-4); padding: var(--px-4) var(--px-8); }
+</style>
 </head>
 <body>
 <div id="graphiql">Loading the playground…</div>
@@ -261,17 +311,43 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
+/**
+ * The widest line of the default document, in characters. GraphiQL opens with the editor
+ * and the results side by side, so in a 1280 px window the editor shows about 50 columns
+ * (test/playground.test.ts measures it in Chromium); 48 leaves room for a wider font.
+ * Descriptions are wrapped to it, the how-to and the example documents are written to it.
+ */
+export const PLAYGROUND_COLUMNS = 48;
+
 /** The one document the query editor opens with: a how-to, then every example. */
 export function playgroundDocument(examples: PlaygroundExample[] = PLAYGROUND_EXAMPLES): string {
   const intro = [
     '# Gatehouse playground',
     '#',
-    '# 1. Open "Headers" below and paste your API key: { "x-api-key": "pk_…" }',
-    '#    (a secret sk_… key for partner-server operations such as user and createUser).',
-    '# 2. Press the run button (or Ctrl-Enter inside an operation) and pick an operation.',
+    '# 1. Open "Headers" below and paste your key:',
+    '#      { "x-api-key": "pk_…" }',
+    '#    (a secret sk_… key for partner-server',
+    '#    operations such as user and createUser).',
+    '# 2. Press the run button (or Ctrl-Enter inside',
+    '#    an operation) and pick an operation.',
     '# Example values are in "Variables" below.',
   ].join('\n');
-  return [intro, ...examples.map((e) => `# ${e.name}: ${e.description}\n${e.document.trim()}`)].join('\n\n') + '\n';
+  return [intro, ...examples.map((e) => `${commentLines(`${e.name}: ${e.description}`)}\n${e.document.trim()}`)].join('\n\n') + '\n';
+}
+
+/** `text` as `# ` comment lines of at most PLAYGROUND_COLUMNS characters, broken between words. */
+function commentLines(text: string): string {
+  const lines: string[] = [];
+  let line = '#';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line !== '#' && line.length + 1 + word.length > PLAYGROUND_COLUMNS) {
+      lines.push(line);
+      line = '#';
+    }
+    line += ` ${word}`;
+  }
+  lines.push(line);
+  return lines.join('\n');
 }
 
 /** The variables of all examples in one object; a name shared with different values is a bug. */

@@ -1,6 +1,6 @@
 /**
  * Response headers for what the gateway serves to browsers (the playground page and its
- * assets). The API's JSON answers need none of this; an HTML page that holds a partner's
+ * assets, the password-reset page). The API's JSON answers need none of this; an HTML page that holds a partner's
  * secret key in its headers editor does.
  */
 
@@ -35,6 +35,23 @@ const COMMON: Record<string, string> = {
 /** For the playground HTML: the CSP above, and never cached (it is small and may change). */
 export function htmlSecurityHeaders(): Record<string, string> {
   return { ...COMMON, 'content-security-policy': PLAYGROUND_CSP, 'cache-control': 'no-store' };
+}
+
+/**
+ * For the password-reset page (reset-page.ts), stricter than the playground: no script at
+ * all, its one inline style admitted by hash, and its form may post only back to us. Never
+ * cached and never sent on as a referrer: the page's URL holds the reset token.
+ */
+export function resetPageSecurityHeaders(styleHash: string): Record<string, string> {
+  const csp = [
+    "default-src 'none'",
+    `style-src '${styleHash}'`,
+    "img-src data:",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return { ...COMMON, 'content-security-policy': csp, 'cache-control': 'no-store', pragma: 'no-cache' };
 }
 
 /** For the static scripts and styles the page loads from us. */

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /**
  * Debian's Chromium driven by playwright-core (which downloads no browser of its own).
@@ -43,4 +43,13 @@ export async function launchBrowser(): Promise<Browser> {
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Saves a screenshot of `page` as `<GATEHOUSE_SCREENSHOTS>/<name>.png` when that variable
+ * names a directory, so a person can look at what a browser test saw; otherwise does nothing.
+ */
+export async function snapshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.GATEHOUSE_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: join(dir, `${name}.png`) });
 }

@@ -23,17 +23,23 @@ export interface SmtpPeer {
   messages: ReceivedMail[];
   /** Refuse recipients with 550 while true. */
   fail: boolean;
+  /** Wait this long before accepting each message's data (a slow mail server). */
+  delayMs: number;
+  /** Messages whose data is being received or held back by delayMs right now. */
+  receiving: number;
   to(address: string): ReceivedMail[];
   /** The code of the newest mail to `address`. */
   codeFor(address: string): string;
   close(): Promise<void>;
 }
 
-export async function startSmtpPeer(): Promise<SmtpPeer> {
+export async function startSmtpPeer(options: { delayMs?: number } = {}): Promise<SmtpPeer> {
   const peer: SmtpPeer = {
     url: '',
     messages: [],
     fail: false,
+    delayMs: options.delayMs ?? 0,
+    receiving: 0,
     to: (address) => peer.messages.filter((m) => m.to.some((t) => t.toLowerCase() === address.toLowerCase())),
     codeFor(address) {
       const mails = peer.to(address);
@@ -54,17 +60,23 @@ export async function startSmtpPeer(): Promise<SmtpPeer> {
       callback(error);
     },
     onData(stream, session, callback) {
+      peer.receiving++;
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
-        peer.messages.push({
-          ...parseMail(raw),
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw,
-        });
-        callback();
+        const accept = () => {
+          peer.receiving--;
+          peer.messages.push({
+            ...parseMail(raw),
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw,
+          });
+          callback();
+        };
+        if (peer.delayMs > 0) setTimeout(accept, peer.delayMs);
+        else accept();
       });
     },
   });
@@ -153,5 +165,74 @@ export async function startSmsPeer(secret: string): Promise<SmsPeer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   peer.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`;
+  return peer;
+}
+
+export interface ReceivedWebhook {
+  id: string;
+  type: string;
+  appId: string;
+  userId: string | null;
+  at: string;
+  data: Record<string, unknown>;
+  /** The x-gatehouse-event-id header. */
+  eventIdHeader: string;
+}
+
+export interface WebhookPeer {
+  url: string;
+  /** The app's signing secret (set once `gatehouse app webhook-secret` or the service made it). */
+  secret: string;
+  events: ReceivedWebhook[];
+  /** Requests refused for a bad, missing or stale signature. */
+  badSignatures: number;
+  /** Every request that reached the receiver, signed or not. */
+  requests: number;
+  /** Answer 503 while true. */
+  fail: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A partner's webhook receiver, written from the README's contract (not from our code): it
+ * checks `x-gatehouse-signature` = sha256=HMAC(secret, timestamp + "." + raw body) in constant
+ * time, refuses timestamps older than 5 minutes, and keeps each event by its id.
+ */
+export async function startWebhookPeer(secret = ''): Promise<WebhookPeer> {
+  const peer: WebhookPeer = {
+    url: '',
+    secret,
+    events: [],
+    badSignatures: 0,
+    requests: 0,
+    fail: false,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      peer.requests++;
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const timestamp = String(req.headers['x-gatehouse-timestamp'] ?? '');
+      const given = Buffer.from(String(req.headers['x-gatehouse-signature'] ?? ''));
+      const expected = Buffer.from(`sha256=${createHmac('sha256', peer.secret).update(`${timestamp}.${raw}`).digest('hex')}`);
+      const fresh = Math.abs(Date.now() / 1000 - Number(timestamp)) < 300;
+      if (req.method !== 'POST' || !peer.secret || !fresh || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        peer.badSignatures++;
+        res.writeHead(401).end();
+        return;
+      }
+      if (peer.fail) {
+        res.writeHead(503).end('down');
+        return;
+      }
+      const event = JSON.parse(raw);
+      peer.events.push({ ...event, eventIdHeader: String(req.headers['x-gatehouse-event-id'] ?? '') });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  peer.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/gatehouse`;
   return peer;
 }

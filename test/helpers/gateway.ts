@@ -23,6 +23,13 @@ export interface TestGateway {
   gateway: Gateway;
   clock: ShiftedClock;
   createApp(name?: string, settings?: Record<string, unknown>): Promise<TestApp>;
+  /**
+   * Resolves once the courier has delivered what this gateway queued (it is woken by each
+   * commit that queued a message, so after an answer this waits for that message's attempt).
+   */
+  delivered(): Promise<void>;
+  /** Runs the courier now (e.g. after moving the clock to a retry's time) and waits for it. */
+  drainOutbox(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,7 +41,7 @@ export interface StartOptions {
    * this one first.
    */
   sameDeploymentAs?: TestGateway;
-  /** Where the gateway logs (default: a logger at TEST_LOG_LEVEL, silent). */
+  /** The gateway's logger (default: one at TEST_LOG_LEVEL, silent); tests that read the log pass their own. */
   logger?: Logger;
 }
 
@@ -108,6 +115,8 @@ export async function startGateway(overrides: Partial<Config> = {}, options: Sta
       const { app, publishable, secret } = await gateway.services.apps.createApp(gateway.orm.em.fork(), name, settings);
       return { appId: app.id, publishableKey: publishable.key, secretKey: secret.key, publishableKeyId: publishable.id, secretKeyId: secret.id };
     },
+    delivered: () => gateway.services.courier.settled(),
+    drainOutbox: () => gateway.services.courier.drain(),
     async close() {
       await gateway.close();
       await cleanUp();

@@ -2,7 +2,8 @@ import { EntitySchema } from '@mikro-orm/core';
 import { App } from './app.entity';
 
 export type OtpChannel = 'EMAIL' | 'SMS';
-export type OtpPurpose = 'REGISTER' | 'LOGIN' | 'VERIFY';
+/** CONTACT_CHANGE: a code to a new email or phone (requestEmailChange / requestPhoneChange); never signs in. */
+export type OtpPurpose = 'REGISTER' | 'LOGIN' | 'VERIFY' | 'CONTACT_CHANGE';
 
 /**
  * The live one-time code of one destination (lower-cased email or E.164 phone) in one app.

@@ -17,6 +17,8 @@ export class Session {
   /** Autologin with skipRegistration false: the client must show the registration form. */
   registrationRequired = false;
   createdAt!: Date;
+  /** The last sign-in or refresh of this session (access tokens are checked without a write). */
+  lastUsedAt?: Date | null;
   expiresAt!: Date;
   revokedAt?: Date | null;
   revokedReason?: string | null;
@@ -36,6 +38,7 @@ export const SessionSchema = new EntitySchema<Session>({
     authTime: { type: 'datetime' },
     registrationRequired: { type: 'boolean', default: false },
     createdAt: { type: 'datetime' },
+    lastUsedAt: { type: 'datetime', nullable: true },
     expiresAt: { type: 'datetime' },
     revokedAt: { type: 'datetime', nullable: true },
     revokedReason: { type: 'string', length: 32, nullable: true },

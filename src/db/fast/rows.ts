@@ -45,6 +45,7 @@ export interface SessionRecord {
   registrationRequired: boolean;
   createdAt: Date;
   expiresAt: Date;
+  lastUsedAt?: Date | null;
   revokedAt: Date | null;
   revokedReason: string | null;
   ip: string | null;
@@ -60,6 +61,8 @@ export interface NewSession {
   registrationRequired: boolean;
   createdAt: Date;
   expiresAt: Date;
+  /** The sessions list's "last used" (sign-in, then each refresh); null when not given. */
+  lastUsedAt?: Date | null;
   ip: string | null;
   userAgent: string | null;
 }

@@ -42,8 +42,8 @@ export function statementTexts(c: StatementColumns) {
 
     // --- sessions and refresh rotation (sessions.ts signIn / refresh) ---------------------------
     insertSession:
-      'insert into session (id, app_id, user_id, scope, auth_time, registration_required, created_at, expires_at, revoked_at, revoked_reason, ip, user_agent) ' +
-      'values (?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?)',
+      'insert into session (id, app_id, user_id, scope, auth_time, registration_required, created_at, expires_at, last_used_at, revoked_at, revoked_reason, ip, user_agent) ' +
+      'values (?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?)',
     /** What a proven code marks on its account (null: that column unchanged, read in the same statement). */
     markVerified:
       'update "user" set email_verified = coalesce(?, email_verified), phone_verified = coalesce(?, phone_verified), phone_numbers = coalesce(?, phone_numbers), updated_at = ? where id = ?',
@@ -54,7 +54,8 @@ export function statementTexts(c: StatementColumns) {
     refreshTokenState: 'select used_at, expires_at from refresh_token where token_hash = ? limit 1',
     /** Claims a rotation: of two racing refreshes of one token exactly one changes the row. */
     claimRefresh: 'update refresh_token set used_at = ? where id = ? and used_at is null',
-    extendSession: 'update session set expires_at = ? where id = ?',
+    /** A rotation: the family lives as long as its newest token, and was used now (the sessions list's lastUsedAt). */
+    extendSession: 'update session set expires_at = ?, last_used_at = ? where id = ?',
     revokeSession: 'update session set revoked_at = ?, revoked_reason = ? where id = ? and revoked_at is null',
     /** Every live session of a user (logout everywhere, password change or reset)… */
     revokeUserSessions: 'update session set revoked_at = ?, revoked_reason = ? where user_id = ? and revoked_at is null',
@@ -76,6 +77,9 @@ export function statementTexts(c: StatementColumns) {
     otpCountTry: 'update otp_challenge set attempts = attempts + 1 where id = ? and code_hash = ? and consumed_at is null and attempts < ?',
     otpConsume: 'update otp_challenge set consumed_at = ? where id = ? and code_hash = ? and consumed_at is null',
     otpDelete: 'delete from otp_challenge where id = ? and code_hash = ?',
+
+    // --- security events (identity/events.ts write: failed logins and lockouts) -----------------
+    insertSecurityEvent: 'insert into security_event (id, app_id, type, user_id, ip, at, detail) values (?, ?, ?, ?, ?, ?, ?)',
 
     // --- single-use secrets (single-use-tokens.ts consume) ----------------------------------------
     /** Consumes a live token in one statement: unknown, expired and used tokens change no row. */

@@ -6,6 +6,7 @@ import { RegistrationResolver } from './registration.resolver';
 import { SessionResolver } from './session.resolver';
 import { SocialResolver, UserIdentitiesResolver } from './social.resolver';
 import { UsersResolver } from './users.resolver';
+import { LifecycleResolver, PendingContactResolver } from './lifecycle.resolver';
 
 /** Every resolver class of the API; one line per flow. */
-export const RESOLVERS = [LookupResolver, UsersResolver, RegistrationResolver, OtpResolver, SessionResolver, ProfileResolver, AccountResolver, SocialResolver, UserIdentitiesResolver] as const;
+export const RESOLVERS = [LookupResolver, UsersResolver, RegistrationResolver, OtpResolver, SessionResolver, ProfileResolver, AccountResolver, SocialResolver, UserIdentitiesResolver, LifecycleResolver, PendingContactResolver] as const;

@@ -18,7 +18,7 @@ export class SessionResolver {
   @Mutation(() => AuthPayload, { description: 'Rotates the refresh token. A rotated token presented again revokes the session.' })
   async refresh(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
     const tenant = tenantOf(ctx);
-    const result = await ctx.services.sessions.refresh(ctx.em, tenant, refreshToken);
+    const result = await ctx.services.sessions.refresh(ctx.em, tenant, refreshToken, signInMeta(ctx));
     ctx.revealedUserIds.add(result.user.id);
     return AuthPayload.from(result, tenant.settings);
   }

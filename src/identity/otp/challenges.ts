@@ -1,4 +1,5 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import { inTransaction } from '../../db/transaction';
 import type { OtpPurpose } from '../../db/entities';
 import { HotStore, type OtpFields, type OtpRecord } from '../../db/fast';
 import type { Courier } from '../../delivery';
@@ -26,14 +27,30 @@ export interface IssuedCode {
   resendAfter: number;
 }
 
+/** A code drawn and paid for (cooldown checked, hourly send taken) but not yet written: see prepare(). */
+export interface PendingCode {
+  request: IssueRequest;
+  appId: string;
+  settings: Tenant['settings'];
+  code: string;
+  codeHash: string;
+  /** The destination's row (one per destination, replaced in place), if it has one. */
+  existingId: string | null;
+  now: Date;
+  limitKey: string;
+}
+
 /**
  * One-time codes in the database, in the safe order (Kratos):
  * - issue: cooldown from the stored row (the database is what every instance shares, and the
- *   injected clock drives it), hourly sends on the limiter, the new code claimed with a
- *   conditional write, then delivered; a failed delivery deletes the code it just wrote.
- * - verify: the try is counted in its own conditional UPDATE *before* comparing (so neither
+ *   injected clock drives it), hourly sends on the limiter, then — in one transaction — the new
+ *   code claimed with a conditional write and its message queued in the outbox (the courier
+ *   delivers it after the commit). A request that fails after the count was taken gives it back.
+ * - check, then consume: the try is counted in its own conditional UPDATE *before* comparing (so neither
  *   concurrent requests nor aliased fields exceed the cap), compared in constant time, then
- *   consumed with `UPDATE … WHERE consumed_at IS NULL` (0 rows: someone else used it).
+ *   consumed with `UPDATE … WHERE consumed_at IS NULL` (0 rows: someone else used it). The
+ *   count commits on its own, whatever happens next; the consumption may join the transaction
+ *   of what the code is for (the account it creates, the session it opens).
  */
 export class ChallengeStore {
   private readonly sends: AttemptLimiter;
@@ -48,77 +65,119 @@ export class ChallengeStore {
   }
 
   /**
-   * A new code for `request.target`, on the prepared path (db/fast). Its statements run with
-   * `em`: inside its transaction when it has one (pass that transaction's em, never an outer one).
+   * A new code for `request.target`, written with its message in one commit (joining the
+   * caller's transaction, if any). The code's statements are the prepared path's (db/fast), run
+   * with `em`: inside its transaction (pass that transaction's em, never an outer one).
    */
   async issue(em: EntityManager, tenant: Tenant, request: IssueRequest): Promise<IssuedCode> {
+    const pending = await this.prepare(em, tenant, request);
+    try {
+      return await inTransaction(em, () => this.write(em, pending));
+    } catch (error) {
+      await this.abandon(pending);
+      throw error;
+    }
+  }
+
+  /**
+   * The checks and reads that come before any write, outside a transaction: the cooldown, the
+   * hourly count (taken now), the HMAC key, a fresh code. Follow with write() in a transaction,
+   * and abandon() if that fails.
+   */
+  async prepare(em: EntityManager, tenant: Tenant, request: IssueRequest): Promise<PendingCode> {
     const { target } = request;
     const appId = tenant.app.id;
-    const store = HotStore.of(em);
     const now = this.clock.now();
-    const existing = await store.otpChallenge(em, appId, target.key);
+    const existing = await HotStore.of(em).otpChallenge(em, appId, target.key);
     if (existing && !existing.consumedAt) assertCooldownOver(existing, now);
 
     const limitKey = `${appId}:${target.key}`;
     await this.sends.take(limitKey);
+    try {
+      const code = generateCode(tenant.settings.otpLength);
+      const codeHash = hashCode(await this.secrets.get(em, OTP_HMAC_SECRET), appId, target.key, code);
+      return { request, appId, settings: tenant.settings, code, codeHash, existingId: existing?.id ?? null, now, limitKey };
+    } catch (error) {
+      await this.sends.giveBack(limitKey);
+      throw error;
+    }
+  }
 
-    const ttl = tenant.settings.otpTtlSeconds;
-    const code = generateCode(tenant.settings.otpLength);
-    const codeHash = hashCode(await this.secrets.get(em, OTP_HMAC_SECRET), appId, target.key, code);
+  /** Writes the prepared code and queues its message, with `em` (run it inside a transaction). */
+  async write(em: EntityManager, pending: PendingCode): Promise<IssuedCode> {
+    const { request, appId, now } = pending;
+    const { target } = request;
+    const store = HotStore.of(em);
+    const ttl = pending.settings.otpTtlSeconds;
     const fields: OtpFields = {
       channel: target.channel,
       purpose: request.purpose,
       userId: request.userId,
-      codeHash,
+      codeHash: pending.codeHash,
       createdAt: now,
       expiresAt: new Date(now.getTime() + ttl * 1000),
     };
     let id: string;
-    try {
-      if (existing) {
-        // Replaces the previous code, unless another request did so within the cooldown.
-        const cooldownEdge = new Date(now.getTime() - OTP_LIMITS.resendCooldownSeconds * 1000);
-        if (!(await store.replaceOtp(em, existing.id, cooldownEdge, fields))) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
-        id = existing.id;
-      } else {
-        id = newId();
-        await store.insertOtp(em, id, appId, target.key, fields);
-      }
-    } catch (error) {
-      await this.sends.giveBack(limitKey);
-      if (error instanceof UniqueConstraintViolationException) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
-      throw error;
-    }
-
-    if (request.deliver) {
+    if (pending.existingId) {
+      // Replaces the previous code, unless another request did so within the cooldown.
+      const cooldownEdge = new Date(now.getTime() - OTP_LIMITS.resendCooldownSeconds * 1000);
+      if (!(await store.replaceOtp(em, pending.existingId, cooldownEdge, fields))) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
+      id = pending.existingId;
+    } else {
+      id = newId();
       try {
-        await this.courier.send(em, {
-          appId,
-          settings: tenant.settings,
-          channel: target.channel,
-          to: target.address,
-          template: 'otp',
-          vars: { code, expiresInSeconds: ttl },
-        });
+        await store.insertOtp(em, id, appId, target.key, fields);
       } catch (error) {
-        // No live code without a delivered message; the cooldown and the hourly count are given back.
-        await store.deleteOtp(em, id, codeHash);
-        await this.sends.giveBack(limitKey);
+        // Another request created this destination's row first: it is within its cooldown.
+        if (error instanceof UniqueConstraintViolationException) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
         throw error;
       }
+    }
+    if (request.deliver) {
+      // In the same transaction: no live code without its message, no message without its code.
+      await this.courier.send(em, {
+        appId,
+        settings: pending.settings,
+        channel: target.channel,
+        to: target.address,
+        template: 'otp',
+        vars: { code: pending.code, expiresInSeconds: ttl },
+        carrierId: id,
+        expiresAt: fields.expiresAt,
+      });
+    } else {
+      // An unknown account: nothing is sent, in the time a send takes.
+      await this.courier.decoy(em);
     }
     return { expiresAt: fields.expiresAt, expiresIn: ttl, resendAfter: OTP_LIMITS.resendCooldownSeconds };
   }
 
+  /** The prepared code was not written (the request failed): the hourly count is given back. */
+  async abandon(pending: PendingCode): Promise<void> {
+    await this.sends.giveBack(pending.limitKey);
+  }
+
   /**
-   * Checks `code` against the live challenge of `target`; returns it consumed, or throws.
+   * Checks `code` against the live challenge of `target` and consumes it; returns it consumed,
+   * or throws. For a code that proves nothing written with it (else check, then consume in the
+   * transaction of what it proves).
+   */
+  async verify(em: EntityManager, tenant: Tenant, target: CodeTarget, code: string, purposes: OtpPurpose[]): Promise<OtpRecord> {
+    const challenge = await this.check(em, tenant, target, code, purposes);
+    await this.consume(em, challenge);
+    return challenge;
+  }
+
+  /**
+   * Counts a try against the live challenge of `target` and compares `code`; returns the
+   * challenge (its try counted), not yet consumed, or throws. Follow with consume().
    *
    * Outside any transaction: the try is counted in a statement of its own that commits at once,
    * whatever the request does next (a counted try rolled back with a failed sign-up would be a
    * free guess). Inside one it would join it, and on SQLite an outer em would wait for itself.
    */
-  async verify(em: EntityManager, tenant: Tenant, target: CodeTarget, code: string, purposes: OtpPurpose[]): Promise<OtpRecord> {
-    if (em.isInTransaction()) throw new Error('ChallengeStore.verify counts each try in a commit of its own: call it outside a transaction');
+  async check(em: EntityManager, tenant: Tenant, target: CodeTarget, code: string, purposes: OtpPurpose[]): Promise<OtpRecord> {
+    if (em.isInTransaction()) throw new Error('ChallengeStore.check counts each try in a commit of its own: call it outside a transaction');
     const appId = tenant.app.id;
     const store = HotStore.of(em);
     const now = this.clock.now();
@@ -141,10 +200,18 @@ export class ChallengeStore {
       const attempts = after && after.codeHash === challenge.codeHash ? after.attempts : OTP_LIMITS.maxAttempts;
       throw invalidOtp(Math.max(0, OTP_LIMITS.maxAttempts - attempts));
     }
+    return { ...challenge, attempts: challenge.attempts + 1 };
+  }
 
-    // 3. Consume: of two right answers racing, one wins.
-    if (!(await store.consumeOtp(em, challenge.id, challenge.codeHash, now))) throw invalidOtp(0);
-    return { ...challenge, attempts: challenge.attempts + 1, consumedAt: now };
+  /**
+   * 3. Consumes a checked challenge with `em` (inside the transaction of what it proves, if
+   * any; pass that transaction's em): of two right answers racing, one wins; a code replaced
+   * meanwhile does not count.
+   */
+  async consume(em: EntityManager, challenge: OtpRecord): Promise<void> {
+    const now = this.clock.now();
+    if (!(await HotStore.of(em).consumeOtp(em, challenge.id, challenge.codeHash, now))) throw invalidOtp(0);
+    challenge.consumedAt = now;
   }
 }
 

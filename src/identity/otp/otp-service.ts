@@ -1,7 +1,9 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { OtpChannel, OtpPurpose } from '../../db/entities';
 import { HotStore, type UserRecord, type VerifiedIdentity } from '../../db/fast';
+import { inTransaction } from '../../db/transaction';
 import { AppError, badInput } from '../../errors';
+import type { SecurityEvents } from '../events';
 import type { AuthResult, SessionService, SignInMeta } from '../sessions';
 import type { Tenant } from '../users';
 import { invalidOtp, type ChallengeStore } from './challenges';
@@ -39,6 +41,9 @@ const PURPOSES: OtpPurpose[] = ['REGISTER', 'LOGIN', 'VERIFY'];
  * recorded (so resend limits and later validateOtp answers look the same), but nothing is sent.
  */
 export class OtpService {
+  /** Security events: a wrong code is `login.failed` (the success is the session's). Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly sessions: SessionService,
     private readonly challenges: ChallengeStore,
@@ -68,24 +73,38 @@ export class OtpService {
   async validate(em: EntityManager, tenant: Tenant, input: ValidateOtpData, meta: SignInMeta): Promise<AuthResult> {
     const target = targetOf(input);
     const code = readCode(input.code);
-    const challenge = await this.challenges.verify(em, tenant, target, code, ['LOGIN', 'VERIFY']);
-    const found = challenge.userId ? await HotStore.of(em).userById(em, tenant.app.id, challenge.userId) : undefined;
+    const store = HotStore.of(em);
+    // The try is counted in a commit of its own, before anything else is written.
+    const challenge = await this.challenges.check(em, tenant, target, code, ['LOGIN', 'VERIFY']).catch(async (error: unknown) => {
+      // A wrong code is a failed sign-in (SPEC §4.10), known account or not; the answer is the same.
+      if (this.events && error instanceof AppError && error.code === 'INVALID_OTP') {
+        const owner = await store.loginLookup(em, tenant.app.id, target);
+        await this.events.write(em, tenant, { type: 'login.failed', userId: owner?.id, ip: meta.ip, detail: { reason: 'invalid_code' } });
+      }
+      throw error;
+    });
+    const found = challenge.userId ? await store.userById(em, tenant.app.id, challenge.userId) : undefined;
     // A challenge recorded for an unknown identity was never sent; nobody can hold its code.
     if (!found) throw invalidOtp(0);
-    const before = JSON.stringify(found.phoneNumbers);
-    const user = { ...found };
-    markVerified(user, target);
-    user.updatedAt = challenge.consumedAt!;
-    // signIn refuses a suspended account and writes the verification with the new session, in
-    // one transaction on the prepared path (null: a column the code does not change).
-    const verified: VerifiedIdentity = {
-      userId: user.id,
-      emailVerified: user.emailVerified && !found.emailVerified ? true : null,
-      phoneVerified: user.phoneVerified && !found.phoneVerified ? true : null,
-      phoneNumbers: JSON.stringify(user.phoneNumbers) !== before ? user.phoneNumbers : null,
-      updatedAt: user.updatedAt,
-    };
-    return this.sessions.signIn(em, tenant, user, { ...meta, verified });
+    // One commit: the code used, the identity verified, the session (all on the prepared path, with em in its transaction).
+    const opened = await inTransaction(em, async () => {
+      await this.challenges.consume(em, challenge);
+      const before = JSON.stringify(found.phoneNumbers);
+      const user = { ...found };
+      markVerified(user, target);
+      user.updatedAt = challenge.consumedAt!;
+      // openSession refuses a suspended account (nothing is then committed) and writes the
+      // verification with the new session (null: a column the code does not change).
+      const verified: VerifiedIdentity = {
+        userId: user.id,
+        emailVerified: user.emailVerified && !found.emailVerified ? true : null,
+        phoneVerified: user.phoneVerified && !found.phoneVerified ? true : null,
+        phoneNumbers: JSON.stringify(user.phoneNumbers) !== before ? user.phoneNumbers : null,
+        updatedAt: user.updatedAt,
+      };
+      return this.sessions.openSession(em, tenant, user, { ...meta, verified });
+    });
+    return opened.sign();
   }
 
   /** REGISTER: an identity that already has an account answers EMAIL_TAKEN / PHONE_TAKEN (as register would). */

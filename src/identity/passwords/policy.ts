@@ -37,6 +37,25 @@ const DESCRIPTIONS: Record<PasswordRule, string> = {
   FORBIDDEN_CHARACTER: 'none of & * : ;',
 };
 
+/** One line of what a policy asks for, and the rules (WEAK_PASSWORD's `rules`) that break it. */
+export interface PolicyRequirement {
+  text: string;
+  rules: PasswordRule[];
+}
+
+/** What a password needs under a policy, in words, for a form to show before anything is typed. */
+export function policyRequirements(policy: PasswordPolicyName): PolicyRequirement[] {
+  if (policy === 'DEFAULT') return [{ text: '8 to 64 characters', rules: ['MIN_LENGTH', 'MAX_LENGTH'] }];
+  return [
+    { text: '8 to 25 characters', rules: ['MIN_LENGTH', 'MAX_LENGTH'] },
+    { text: 'a digit', rules: ['DIGIT'] },
+    { text: 'an upper-case letter', rules: ['UPPERCASE'] },
+    { text: 'a lower-case letter', rules: ['LOWERCASE'] },
+    { text: 'a special character such as ! ? # or %', rules: ['SPECIAL_CHARACTER'] },
+    { text: 'none of & * : ;', rules: ['FORBIDDEN_CHARACTER'] },
+  ];
+}
+
 export function assertPasswordPolicy(password: string, policy: PasswordPolicyName, field = 'password'): void {
   // The hash input is bounded whatever the policy: a 1 MB password would be a cheap DoS.
   if (password.length > 1024) throw new AppError('WEAK_PASSWORD', 'The password is too long', { field, rules: ['MAX_LENGTH'] });

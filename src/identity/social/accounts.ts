@@ -4,6 +4,7 @@ import { User } from '../../db/entities';
 import { deleteIdentity, findLinkedUser, identitiesOf, insertIdentity, touchIdentity } from '../../db/social';
 import { AppError, badInput } from '../../errors';
 import type { Clock } from '../clock';
+import type { SecurityEvents } from '../events';
 import type { ProfileData } from '../profile';
 import { newId } from '../secrets';
 import type { Tenant, UserService } from '../users';
@@ -33,6 +34,9 @@ class LostRace extends Error {}
  *    "recovered" into an account its provider user can still enter).
  */
 export class SocialAccounts {
+  /** Security events (SPEC §4.10): `identity.linked` / `identity.unlinked`, and `user.signed_up` for an account a provider created. Set in app.ts. */
+  events?: SecurityEvents;
+
   constructor(
     private readonly clock: Clock,
     private readonly users: UserService,
@@ -52,6 +56,7 @@ export class SocialAccounts {
       const conflict = await insertIdentity(em, this.identityRow(tenant, byEmail.id, provider, profile));
       if (conflict === 'subject_taken') return this.signInWinner(em, tenant, provider, profile, finish);
       if (conflict === 'provider_taken') throw linkRequired(provider);
+      await this.events?.write(em, tenant, { type: 'identity.linked', userId: byEmail.id, detail: { provider: provider.id, by: 'verified_email' } });
       return finish(em, byEmail);
     }
     const phone = profile.phoneNumber ? phoneOf(profile.phoneNumber) : null;
@@ -69,6 +74,7 @@ export class SocialAccounts {
         });
         user.emailVerified = trusted;
         user.isSocial = true;
+        this.events?.stage(tx, tenant, { type: 'user.signed_up', userId: user.id, detail: { method: 'social', provider: provider.id } });
         await this.users.insert(tx, user);
         const conflict = await insertIdentity(tx, this.identityRow(tenant, user.id, provider, profile));
         if (conflict) throw new LostRace();
@@ -96,6 +102,7 @@ export class SocialAccounts {
     if (conflict === 'provider_taken') {
       throw badInput('provider', `this account already has another ${provider.id} account linked; unlink it first`);
     }
+    await this.events?.write(em, tenant, { type: 'identity.linked', userId: user.id, detail: { provider: provider.id, by: 'customer' } });
     // The provider vouches for the address the account already has: that proves it too.
     const emailKey = profile.email ? keyOf(profile.email) : null;
     if (trustedEmail(provider, profile) && emailKey && emailKey === user.emailKey && !user.emailVerified) {
@@ -128,6 +135,7 @@ export class SocialAccounts {
         throw new AppError('LAST_CREDENTIAL', `${providerId} is the last way to sign in to this account: set a password (changePassword) or link another provider first`, { field: 'provider' });
       }
       await deleteIdentity(tx, target.id);
+      await this.events?.write(tx, tenant, { type: 'identity.unlinked', userId, detail: { provider: providerId } });
     });
   }
 

@@ -1,0 +1,251 @@
+import type { MikroORM } from '@mikro-orm/core';
+import { OutboxMessage, type OutboxStatus } from '../db/entities';
+import { inTransaction } from '../db/transaction';
+import type { Clock } from '../identity/clock';
+import type { Logger } from '../logger';
+import { killCarrier } from './carriers';
+import type { OutboxChannel, Transport } from './transport';
+
+export interface WorkerOptions {
+  /** How often to look for due messages when nothing woke the worker. */
+  pollMs: number;
+  /** Deliver nothing for this long after start (COURIER_START_DELAY_MS). */
+  startDelayMs: number;
+  /** Attempts before a message is marked failed. */
+  maxAttempts: number;
+  /** Another number of attempts for a channel (webhooks: a partner's receiver may be down for longer than a mail server). */
+  channelMaxAttempts?: Partial<Record<OutboxChannel, number>>;
+  /** Messages claimed per pass, delivered in parallel. */
+  batchSize?: number;
+  /** A claim's lease: a message still `sending` past it (its worker died) is taken again. */
+  leaseMs?: number;
+}
+
+/** The state a worker claimed a message in; its outcome is written only while the row is still in it. */
+interface Claim {
+  id: string;
+  status: OutboxStatus;
+  attempts: number;
+}
+
+export interface WorkerEvents {
+  delivered(channel: OutboxChannel): void;
+  retried(channel: OutboxChannel): void;
+  failed(channel: OutboxChannel): void;
+}
+
+/** Wait before attempt n + 1 after n failed ones: 5 s, 20 s, 80 s, 320 s, then 15 min. */
+export function retryDelayMs(failedAttempts: number): number {
+  return Math.min(5_000 * 4 ** (failedAttempts - 1), 15 * 60_000);
+}
+
+/**
+ * The courier's worker, one per gateway process. A pass reads the due messages (`pending`
+ * whose time has come, or `sending` whose claim's lease ran out), claims each with a
+ * conditional UPDATE on the state it read (`… WHERE id = ? AND status = ? AND attempts = ?`;
+ * `attempts` goes up with every claim, so of several workers or instances exactly one wins),
+ * delivers it and records the outcome under the same condition. Delivery is at least once: a
+ * worker that dies after the provider accepted a message but before recording it leaves the
+ * claim to expire, and the message is sent again.
+ *
+ * Time (due, leases, backoff) is the injected clock's, like everything stored; the timers that
+ * schedule passes are real. The worker is woken right after a commit that queued a message in
+ * this process, and polls every `pollMs` for the rest (retries, other instances' messages,
+ * what a crashed process left).
+ */
+export class OutboxWorker {
+  private readonly batchSize: number;
+  private readonly leaseMs: number;
+  private started = false;
+  private closing = false;
+  private readyAt = 0;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  /** Woken while a pass was running: run another one after it. */
+  private again = false;
+  /** A wake is scheduled for the next turn of the event loop (wakeSoon). */
+  private soon = false;
+
+  constructor(
+    private readonly transports: Partial<Record<OutboxChannel, Transport>>,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly orm: MikroORM,
+    private readonly options: WorkerOptions,
+    private readonly events: WorkerEvents,
+  ) {
+    this.batchSize = options.batchSize ?? 20;
+    this.leaseMs = options.leaseMs ?? 60_000;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.readyAt = Date.now() + this.options.startDelayMs;
+    // The first pass picks up what is left from before (a crash, a shutdown, another instance).
+    this.schedule(this.options.startDelayMs);
+  }
+
+  wake(): void {
+    if (!this.started || this.closing || Date.now() < this.readyAt) return;
+    this.kick();
+  }
+
+  /** Wakes the worker on the next turn of the event loop: the answer being written goes out first. */
+  wakeSoon(): void {
+    if (this.soon) return;
+    this.soon = true;
+    setImmediate(() => {
+      this.soon = false;
+      this.wake();
+    });
+  }
+
+  async drain(): Promise<void> {
+    if (this.started && !this.closing && Date.now() >= this.readyAt) this.kick();
+    await this.settled();
+  }
+
+  async settled(): Promise<void> {
+    while (this.running || this.soon) {
+      if (this.running) await this.running;
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.settled(); // a wake scheduled by the last answers still runs
+    this.closing = true;
+    clearTimeout(this.timer);
+    await this.settled();
+    // Messages this process queued while the last pass ran (answers already given): send them now.
+    if (this.again && Date.now() >= this.readyAt) {
+      this.again = false;
+      await this.pass().catch((error: unknown) => this.logger.error({ err: error }, 'courier: last pass failed'));
+    }
+  }
+
+  private kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+      this.schedule(this.options.pollMs);
+    });
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        // A full batch means there may be more due at once.
+        if ((await this.pass()) >= this.batchSize) this.again = true;
+      } catch (error) {
+        this.logger.error({ err: error }, 'courier: could not read the outbox');
+      }
+    } while (this.again && !this.closing);
+  }
+
+  private schedule(ms: number): void {
+    if (this.closing || !this.started) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), ms);
+    this.timer.unref();
+  }
+
+  /** One pass: claim and deliver what is due; answers how many messages were due. */
+  private async pass(): Promise<number> {
+    const now = this.clock.now();
+    const due = await this.orm.em.fork().find(
+      OutboxMessage,
+      { $or: [{ status: 'pending', nextAttemptAt: { $lte: now } }, { status: 'sending', lockedUntil: { $lte: now } }] },
+      { orderBy: { nextAttemptAt: 'asc' }, limit: this.batchSize },
+    );
+    await Promise.all(due.map((message) => this.attempt(message)));
+    return due.length;
+  }
+
+  private async attempt(message: OutboxMessage): Promise<void> {
+    const em = this.orm.em.fork();
+    const now = this.clock.now();
+    const attempt = message.attempts + 1;
+    try {
+      const claimed = await em.nativeUpdate(
+        OutboxMessage,
+        { id: message.id, status: message.status, attempts: message.attempts },
+        { status: 'sending', attempts: attempt, lockedUntil: new Date(now.getTime() + this.leaseMs) },
+      );
+      if (claimed !== 1) return; // another worker took it
+      // Our claim: outcomes are recorded only while it is still ours.
+      const mine: Claim = { id: message.id, status: 'sending', attempts: attempt };
+      const meta = { messageId: message.id, appId: message.app.id, channel: message.channel, template: message.template, attempt };
+
+      if (message.expiresAt && message.expiresAt <= now) {
+        return await this.fail(message, mine, 'expired before it could be sent', meta);
+      }
+      const transport = this.transports[message.channel];
+      if (!transport) {
+        return await this.retryOrFail(message, mine, `no ${message.channel} channel configured on this instance`, meta);
+      }
+      try {
+        await transport.deliver({
+          appId: message.app.id,
+          channel: message.channel,
+          to: message.to,
+          template: message.template,
+          fromName: message.fromName,
+          subject: message.subject ?? null,
+          body: message.body,
+        });
+      } catch (error) {
+        return await this.retryOrFail(message, mine, describe(error), { ...meta, via: transport.name });
+      }
+      await em.nativeUpdate(OutboxMessage, mine, {
+        status: 'delivered',
+        deliveredAt: this.clock.now(),
+        via: transport.name,
+        lockedUntil: null,
+        lastError: null,
+        // A provider has it now: the code or link need not stay in the database.
+        ...(transport.keepsBody ? {} : { body: '' }),
+      });
+      this.logger.info({ ...meta, via: transport.name }, 'message delivered');
+      this.events.delivered(message.channel);
+    } catch (error) {
+      // The database failed us: the claim's lease runs out and the message is tried again.
+      this.logger.error({ err: error, messageId: message.id }, 'courier: could not record a delivery attempt');
+    }
+  }
+
+  private async retryOrFail(message: OutboxMessage, mine: Claim, reason: string, meta: object): Promise<void> {
+    const attempt = message.attempts + 1;
+    if (attempt >= (this.options.channelMaxAttempts?.[message.channel] ?? this.options.maxAttempts)) return this.fail(message, mine, reason, meta);
+    const next = new Date(this.clock.now().getTime() + retryDelayMs(attempt));
+    await this.orm.em.fork().nativeUpdate(OutboxMessage, mine, { status: 'pending', nextAttemptAt: next, lockedUntil: null, lastError: reason });
+    this.logger.warn({ ...meta, cause: reason, retryAt: next.toISOString() }, 'message delivery failed; will retry');
+    this.events.retried(message.channel);
+  }
+
+  /** Marks the message failed and kills the code or token it carried, in one commit. */
+  private async fail(message: OutboxMessage, mine: Claim, reason: string, meta: object): Promise<void> {
+    const em = this.orm.em.fork();
+    const now = this.clock.now();
+    await inTransaction(em, async () => {
+      const marked = await em.nativeUpdate(OutboxMessage, mine, { status: 'failed', lockedUntil: null, lastError: reason, body: '' });
+      if (marked === 1) await killCarrier(em, message, now);
+    });
+    this.logger.warn({ ...meta, cause: reason }, 'message delivery failed for good; its code is dead');
+    this.events.failed(message.channel);
+  }
+}
+
+/** The provider's reason, for the log and `gatehouse outbox --failed`: a message and a code, never a stack or a message body. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).slice(0, 300);
+  const code = (error as { code?: unknown; responseCode?: unknown }).responseCode ?? (error as { code?: unknown }).code;
+  const cause = error.cause instanceof Error ? `; ${error.cause.message}` : '';
+  return `${code ? `${String(code)} ` : ''}${error.message}${cause}`.slice(0, 300);
+}
