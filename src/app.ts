@@ -85,7 +85,7 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
   const courier = createCourier(config, { apps, clock, logger, orm, webhook });
   const challenges = new ChallengeStore(clock, secrets, courier, limiterFactory);
   const callLimits = new CallLimiter(limiterFactory);
-  const otp = new OtpService(users, sessions, challenges);
+  const otp = new OtpService(sessions, challenges);
   const sendResetMail: ResetMailer = async (em, tenant, user, reset) => {
     await courier.send(em, {
       appId: tenant.app.id,

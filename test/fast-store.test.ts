@@ -85,7 +85,7 @@ describe(`the prepared hot path (${DIALECT})`, () => {
     expect(HotStore.of(fork())).toBe(store);
   });
 
-  it('finds an API key with its app (settings parsed, dates as Dates), says when it is revoked, and nothing for an unknown one', async () => {
+  it('finds an API key with its app (settings parsed, dates as Dates), a revoked one as revoked, and not an unknown one', async () => {
     const found = await store.keyWithApp(fork(), sha256(keys.publishable));
     expect(found).toMatchObject({ kind: 'publishable', revoked: false, app: { id: tenant.app.id, name: 'Fast' } });
     expect(found!.app.settings).toEqual(tenant.app.settings);
@@ -98,7 +98,7 @@ describe(`the prepared hot path (${DIALECT})`, () => {
     expect(await store.keyWithApp(fork(), sha256(keys.secret))).toMatchObject({ keyId: keys.secretId, revoked: false });
     key.revokedAt = new Date();
     await em.flush();
-    // Still found, marked revoked: UNAUTHENTICATED then says revoked_key rather than invalid_key.
+    // Read too, so that UNAUTHENTICATED can say revoked_key (apps.ts checkKey).
     expect(await store.keyWithApp(fork(), sha256(keys.secret))).toMatchObject({ keyId: keys.secretId, revoked: true });
   });
 
@@ -168,6 +168,27 @@ describe(`the prepared hot path (${DIALECT})`, () => {
     expect(await fork().findOne(Session, { id: twin.id })).toBeNull();
   });
 
+  it('writes what a proven code marks on the account with the session, a null field left as it is', async () => {
+    const phone = `+4479333${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}`;
+    const user = await newUser({ phoneNumber: phone });
+    const stored = await fork().findOneOrFail(User, { id: user.id });
+    expect(stored).toMatchObject({ emailVerified: false, phoneVerified: false });
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000 + 5000);
+    const session = { id: newId(), appId: tenant.app.id, userId: user.id, scope: 'openid', authTime: now, registrationRequired: false, createdAt: now, expiresAt: later(60_000, now), ip: null, userAgent: null };
+    const phoneNumbers = stored.phoneNumbers.map((p) => ({ ...p, verifiedOwnership: true }));
+    await store.createSession(fork(), session, null, { userId: user.id, emailVerified: null, phoneVerified: true, phoneNumbers, updatedAt: now });
+    const after = await fork().findOneOrFail(User, { id: user.id });
+    expect(after).toMatchObject({ emailVerified: false, phoneVerified: true, phoneNumbers });
+    expect(after.updatedAt.getTime()).toBe(now.getTime());
+    expect(await fork().findOne(Session, { id: session.id })).not.toBeNull();
+
+    // Not one without the other: a failing session insert (the same id again) leaves the account as it was.
+    await expect(store.createSession(fork(), session, null, { userId: user.id, emailVerified: true, phoneVerified: null, phoneNumbers: null, updatedAt: later(1000, now) })).rejects.toBeInstanceOf(
+      UniqueConstraintViolationException,
+    );
+    expect((await fork().findOneOrFail(User, { id: user.id })).emailVerified).toBe(false);
+  });
+
   describe('refresh rotation', () => {
     const rotate = (presented: string, child: string, now = new Date(), appId = tenant.app.id) =>
       store.rotateRefreshToken(fork(), {
@@ -185,13 +206,16 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       const em = fork();
       expect((await em.findOneOrFail(RefreshToken, { tokenHash: sha256(token) })).usedAt).toBeInstanceOf(Date);
       expect((await em.findOneOrFail(RefreshToken, { tokenHash: sha256(`${token}-child`) })).usedAt).toBeNull();
-      expect((await em.findOneOrFail(Session, { id: session.id })).expiresAt.getTime()).toBe((first as { expiresAt: Date }).expiresAt.getTime());
+      const extended = await em.findOneOrFail(Session, { id: session.id });
+      expect(extended.expiresAt.getTime()).toBe((first as { expiresAt: Date }).expiresAt.getTime());
+      // A rotation is a use: the sessions list's lastUsedAt moves with it.
+      expect(extended.lastUsedAt).toBeInstanceOf(Date);
 
       const again = await rotate(token, `${token}-child`);
       expect(again).toMatchObject({ kind: 'rotated', childIssued: false });
       expect((again as { expiresAt: Date }).expiresAt.getTime()).toBe((first as { expiresAt: Date }).expiresAt.getTime());
 
-      expect(await rotate(token, `${token}-child`, later(11_000))).toEqual({ kind: 'reused' });
+      expect(await rotate(token, `${token}-child`, later(11_000))).toEqual({ kind: 'reused', sessionId: session.id, userId: session.userId });
       const revoked = await fork().findOneOrFail(Session, { id: session.id });
       expect(revoked.revokedReason).toBe('refresh_token_reused');
       expect(await rotate(`${token}-child`, `${token}-grandchild`)).toEqual({ kind: 'invalid' });

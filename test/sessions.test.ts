@@ -1,7 +1,8 @@
 import bcrypt from 'bcrypt';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { User } from '../src/db/entities';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RefreshToken, Session, User } from '../src/db/entities';
+import { HotStore } from '../src/db/fast';
 import { apolloClient, run, type Client } from './helpers/client';
 import { startGateway, type TestApp, type TestGateway } from './helpers/gateway';
 import { CHANGE_PASSWORD, IMPORT_USERS, LOGIN, LOGOUT, ME, REFRESH, REGISTER, UPDATE_PROFILE } from './helpers/session-documents';
@@ -300,5 +301,89 @@ describe('passwords (SPEC §3, §4.5, §4.6)', () => {
     expect((await run(frontend, LOGIN, { input: { email: a, password: 'scrypt password' } })).errors).toEqual([]);
     expect((await run(frontend, LOGIN, { input: { email: b, password: 'argon password' } })).errors).toEqual([]);
     expect((await run(frontend, LOGIN, { input: { email: a, password: 'wrong password' } })).code).toBe('INVALID_CREDENTIALS');
+  });
+});
+
+describe('signIn on the prepared path, alone and inside a caller’s transaction (issue 13)', () => {
+  /** A tenant as a keyed request holds it: the key cache's plain, frozen app record, no entity. */
+  async function tenantAndUser() {
+    const { services, orm } = gw.gateway;
+    const owner = (await services.apps.authenticateKey(orm.em.fork(), app.secretKey))!;
+    expect(Object.isFrozen(owner.app)).toBe(true);
+    const auth = await signUp();
+    return { services, orm, tenant: { app: owner.app, settings: owner.settings }, userId: auth.user.id as string };
+  }
+  const sessionsOf = (userId: string) => gw.gateway.orm.em.fork().count(Session, { user: userId });
+
+  it('writes the session and its refresh token in the caller’s transaction: rolled back, nothing remains', async () => {
+    const { services, orm, tenant, userId } = await tenantAndUser();
+    const before = await sessionsOf(userId);
+    let issued: { refreshToken: string | null; accessToken: string } | undefined;
+    await expect(
+      orm.em.fork().transactional(async (tx) => {
+        issued = await services.sessions.signIn(tx, tenant, await tx.findOneOrFail(User, { id: userId }));
+        // The ORM sees the prepared path's rows in the same transaction.
+        const claims = JSON.parse(Buffer.from(issued.accessToken.split('.')[1], 'base64url').toString()) as { sid: string };
+        expect((await tx.findOneOrFail(Session, { id: claims.sid })).scope).toBe('openid profile email phone');
+        expect(await tx.count(RefreshToken, { session: claims.sid })).toBe(1);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(await sessionsOf(userId)).toBe(before);
+    expect((await run(frontend, REFRESH, { refreshToken: issued!.refreshToken })).code).toBe('INVALID_REFRESH_TOKEN');
+    expect((await run(bearer(issued!.accessToken), ME)).errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'session_ended' });
+  });
+
+  it('commits with the caller’s transaction, the ORM’s writes of that transaction included', async () => {
+    const { services, orm, tenant, userId } = await tenantAndUser();
+    const auth = await orm.em.fork().transactional(async (tx) => {
+      const user = await tx.findOneOrFail(User, { id: userId });
+      user.city = 'Paphos';
+      return services.sessions.signIn(tx, tenant, user);
+    });
+    expect((await orm.em.fork().findOneOrFail(User, { id: userId })).city).toBe('Paphos');
+    const next = await run(frontend, REFRESH, { refreshToken: auth.refreshToken });
+    expect(next.errors).toEqual([]);
+    expect((await run(bearer(next.data!.refresh.accessToken), ME)).data!.me.id).toBe(userId);
+  });
+
+  it('outside a transaction, commits what the unit of work holds with the session, or neither', async () => {
+    const { services, orm, tenant, userId } = await tenantAndUser();
+    const store = HotStore.of(orm.em);
+    const before = await sessionsOf(userId);
+    // The session insert fails: the user's pending change (written first) is rolled back with it.
+    const em = orm.em.fork();
+    const user = await em.findOneOrFail(User, { id: userId });
+    user.city = 'Limassol';
+    const spy = vi.spyOn(store, 'createSession').mockRejectedValueOnce(new Error('insert failed'));
+    try {
+      await expect(services.sessions.signIn(em, tenant, user)).rejects.toThrow('insert failed');
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await orm.em.fork().findOneOrFail(User, { id: userId })).city).not.toBe('Limassol');
+    expect(await sessionsOf(userId)).toBe(before);
+
+    // Both succeed: both are there.
+    const fresh = orm.em.fork();
+    const again = await fresh.findOneOrFail(User, { id: userId });
+    again.city = 'Larnaca';
+    await services.sessions.signIn(fresh, tenant, again);
+    expect((await orm.em.fork().findOneOrFail(User, { id: userId })).city).toBe('Larnaca');
+    expect(await sessionsOf(userId)).toBe(before + 1);
+  });
+
+  it('signs in a plain user record (no entity) and ends sessions on the prepared path', async () => {
+    const { services, orm, tenant, userId } = await tenantAndUser();
+    const record = (await HotStore.of(orm.em).userById(orm.em.fork(), tenant.app.id, userId))!;
+    const em = orm.em.fork();
+    const [a, b] = [await services.sessions.signIn(em, tenant, record), await services.sessions.signIn(em, tenant, record)];
+    expect(em.getUnitOfWork().getIdentityMap().values()).toEqual([]);
+    expect((await run(bearer(a.accessToken), ME)).data!.me.id).toBe(userId);
+    const sid = (token: string) => (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { sid: string }).sid;
+    await services.sessions.revokeAll(orm.em.fork(), userId, 'password_changed', sid(b.accessToken));
+    expect((await run(bearer(a.accessToken), ME)).errors[0].extensions).toMatchObject({ reason: 'session_ended' });
+    expect((await run(bearer(b.accessToken), ME)).errors).toEqual([]);
+    expect((await orm.em.fork().findOneOrFail(Session, { id: sid(a.accessToken) })).revokedReason).toBe('password_changed');
   });
 });

@@ -1,5 +1,6 @@
-import { GraphQLObjectType, isObjectType, Kind, type FragmentDefinitionNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
-import { allow, deny, rule, shield, type IRules } from 'graphql-shield';
+import { Kind, type FragmentDefinitionNode, type GraphQLObjectType, type GraphQLResolveInfo, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import type { IMiddlewareFunction, IMiddlewareTypeMap } from 'graphql-middleware';
+import { deny, rule, shield, type IRules } from 'graphql-shield';
 import { AppError, toGraphQLError } from '../errors';
 import type { Caller, UnauthenticatedReason } from '../identity/caller';
 import type { CredentialUse } from '../server/authenticate';
@@ -159,25 +160,46 @@ function rootFields(selectionSet: SelectionSetNode, fragments: Record<string, Fr
  * or in the answer of the call that just proved to be that user (login, register…). A
  * participant session (and the exchange that starts one) sees id, externalId and names only.
  */
-const canSeeUser = rule('user-fields', { cache: 'no_cache' })((parent: { id: string }, _args, ctx: RequestContext, info) => {
+export type UserVisibility = 'all' | 'participant' | 'none';
+
+export function userVisibility(user: { id: string }, ctx: RequestContext): UserVisibility {
   const { caller } = ctx;
-  if (caller.kind === 'secret') return true;
-  const own = caller.kind === 'bearer' && caller.userId === parent.id;
-  if (own && !caller.participant) return true;
-  if (ctx.revealedUserIds.has(parent.id)) return true;
-  const participant = own || ctx.participantUserIds.has(parent.id);
-  if (participant && PARTICIPANT_USER_FIELDS.has(info.fieldName)) return true;
-  if (participant) {
+  if (caller.kind === 'secret') return 'all';
+  const own = caller.kind === 'bearer' && caller.userId === user.id;
+  if (own && !caller.participant) return 'all';
+  if (ctx.revealedUserIds.has(user.id)) return 'all';
+  return own || ctx.participantUserIds.has(user.id) ? 'participant' : 'none';
+}
+
+type FieldResolve = (parent: unknown, args: unknown, ctx: RequestContext, info: GraphQLResolveInfo) => unknown;
+
+/**
+ * The User fields' guard: a plain synchronous check before each field (the decision is a few
+ * comparisons on the User object and the request), so a User's ~40 scalar fields resolve as
+ * plain reads. As a graphql-shield rule on `User.*` each of them went through the shield's
+ * asynchronous rule machinery: ~2 µs more per field, +65 µs for a whole profile
+ * (bench/field-cost.ts, bench/README.md).
+ */
+function guardUserField(resolve: FieldResolve, parent: unknown, args: unknown, ctx: RequestContext, info: GraphQLResolveInfo): unknown {
+  const seen = userVisibility(parent as { id: string }, ctx);
+  if (seen === 'all' || (seen === 'participant' && PARTICIPANT_USER_FIELDS.has(info.fieldName))) return resolve(parent, args, ctx, info);
+  if (seen === 'participant') {
     return toGraphQLError(new AppError('FORBIDDEN', `A participant session (client-side autologin) shows only ${[...PARTICIPANT_USER_FIELDS].join(', ')}`));
   }
   return toGraphQLError(new AppError('FORBIDDEN', 'These credentials may not read this profile'));
-});
+}
 
-/** The rule tree for the schema as built: rules for operations that exist, allow for payload types. */
-export function buildPermissions(schema: GraphQLSchema) {
-  const tree: Record<string, unknown> = {};
-  for (const root of [schema.getQueryType(), schema.getMutationType()]) {
-    if (!root) continue;
+/**
+ * The permissions as middleware for the schema as built. The shield decides where there is
+ * something to decide: every root field (the rules for operations that exist; anything else,
+ * denied by its fallback rule). Payload types need no rule (they were `allow`, at the price of
+ * an asynchronous wrapper on every field of every type), and User's fields get the
+ * synchronous guard above.
+ */
+export function buildPermissions(schema: GraphQLSchema): IMiddlewareTypeMap {
+  const tree: Record<string, Record<string, unknown>> = {};
+  const roots = [schema.getQueryType(), schema.getMutationType()].filter((root): root is GraphQLObjectType => !!root);
+  for (const root of roots) {
     const rules: Record<string, unknown> = {};
     for (const field of Object.keys(root.getFields())) {
       const access = OPERATION_ACCESS[field];
@@ -185,19 +207,15 @@ export function buildPermissions(schema: GraphQLSchema) {
     }
     tree[root.name] = rules;
   }
-  for (const type of Object.values(schema.getTypeMap())) {
-    if (!isObjectType(type) || type.name.startsWith('__') || isRoot(schema, type)) continue;
-    tree[type.name] = type.name === 'User' ? { '*': canSeeUser } : allow;
-  }
-  return shield(tree as IRules, {
+  const generated = shield(tree as IRules, {
     fallbackRule: deny,
     fallbackError: () => toGraphQLError(new AppError('FORBIDDEN', 'This operation is not available')),
     // Let resolver errors through: format-error.ts maps and masks them in one place.
     allowExternalErrors: true,
     debug: false,
-  });
-}
-
-function isRoot(schema: GraphQLSchema, type: GraphQLObjectType): boolean {
-  return type === schema.getQueryType() || type === schema.getMutationType() || type === schema.getSubscriptionType();
+  }).generate(schema) as IMiddlewareTypeMap;
+  const middleware: IMiddlewareTypeMap = {};
+  for (const root of roots) middleware[root.name] = generated[root.name];
+  if (schema.getType('User')) middleware.User = guardUserField as IMiddlewareFunction;
+  return middleware;
 }

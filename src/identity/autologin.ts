@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { createHash } from 'node:crypto';
 import { App, User } from '../db/entities';
+import { HotStore } from '../db/fast';
 import { inTransaction } from '../db/transaction';
 import { AppError, badInput } from '../errors';
 import type { AppService } from './apps';
@@ -92,7 +93,7 @@ export class AutologinService {
         }
       }
       const registrationRequired = input.skipRegistration === false;
-      const ticket = await this.tokens.issue(em, 'login_ticket', 'lt_', tenant.app, em.getReference(User, user.id), LOGIN_TICKET_TTL_SECONDS, { registrationRequired, participant });
+      const ticket = await this.tokens.issue(em, 'login_ticket', 'lt_', tenant.app.id, user.id, LOGIN_TICKET_TTL_SECONDS, { registrationRequired, participant });
       return { registered, ticket };
     });
     const base = tenant.settings.autologinUrl;
@@ -111,7 +112,7 @@ export class AutologinService {
    * of the social redirect flow started with a `codeChallenge` needs its `codeVerifier` (PKCE S256).
    */
   async exchange(em: EntityManager, tenant: Tenant, lt: string, meta: SignInMeta, codeVerifier?: string | null): Promise<AuthResult> {
-    // One commit: the ticket used and the session it opens.
+    // One commit: the ticket used and the session it opens (statements on em only, in its transaction).
     const opened = await inTransaction(em, async () => {
       const row = await this.tokens.consume(em, 'login_ticket', tenant.app.id, lt);
       if (!row) throw new AppError('INVALID_LOGIN_TICKET', undefined, { field: 'lt' });
@@ -119,7 +120,10 @@ export class AutologinService {
       if (typeof challenge === 'string' && (!codeVerifier || !safeEqual(createHash('sha256').update(codeVerifier).digest('base64url'), challenge))) {
         throw new AppError('INVALID_LOGIN_TICKET', 'This login ticket needs the codeVerifier of the page that started the sign-in', { field: 'codeVerifier' });
       }
-      return this.sessions.openSession(em, tenant, row.user, {
+      // One prepared lookup for the id token and the answer; no entity (the ticket's user is only read).
+      const user = await HotStore.of(em).userById(em, tenant.app.id, row.userId);
+      if (!user) throw new AppError('INVALID_LOGIN_TICKET', undefined, { field: 'lt' });
+      return this.sessions.openSession(em, tenant, user, {
         ...meta,
         registrationRequired: row.data.registrationRequired === true,
         participant: row.data.participant === true,

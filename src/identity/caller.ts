@@ -1,5 +1,5 @@
 import type { AppSettings } from '../config/app-settings';
-import type { App } from '../db/entities';
+import type { AppRecord } from '../db/fast';
 
 /**
  * Who is calling (SPEC §1), decided once per operation from the request's credentials
@@ -15,7 +15,8 @@ export type UnauthenticatedReason = (typeof UNAUTHENTICATED_REASONS)[number];
 /** An API key of an app: publishable (`pk_…`) or secret (`sk_…`). */
 export interface KeyCaller {
   kind: 'publishable' | 'secret';
-  app: App;
+  /** A plain record shared by the key's requests (frozen), not an entity: em.getReference(App, app.id) for a relation. */
+  app: AppRecord;
   settings: AppSettings;
   keyId: string;
 }
@@ -23,7 +24,8 @@ export interface KeyCaller {
 /** The signed-in customer: a live session's access token. */
 export interface BearerCaller {
   kind: 'bearer';
-  app: App;
+  /** The bearer check's row, a plain record, not an entity. */
+  app: AppRecord;
   settings: AppSettings;
   userId: string;
   sessionId: string;

@@ -1,5 +1,6 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { App, SecurityEvent } from '../db/entities';
+import type { HotSecurityEvent } from '../db/fast';
 import { insertSecurityEvent, type SecurityEventRow } from '../db/security-events';
 import { inTransaction } from '../db/transaction';
 import { readAppSettings } from '../config/app-settings';
@@ -82,6 +83,20 @@ export class SecurityEvents {
     em.persist(em.create(SecurityEvent, { id: row.id, app: em.getReference(App, row.appId), type: row.type, userId: row.userId, ip: row.ip, at: row.at, detail: row.detail }));
     if (this.sink && tenant.settings.webhookUrl) this.sink.stage(em, tenant, row);
     return row;
+  }
+
+  /**
+   * For a flow on the prepared path that writes the event with its own rows (a new session:
+   * HotStore.createSession): the row to insert there, or — the app has a webhook — undefined,
+   * the event and its delivery then staged in `em`'s unit of work, which commits with those rows.
+   */
+  forHotPath(em: EntityManager, tenant: Tenant, input: SecurityEventInput): HotSecurityEvent | undefined {
+    if (this.sink && tenant.settings.webhookUrl) {
+      this.stage(em, tenant, input);
+      return undefined;
+    }
+    const row = this.row(tenant, input);
+    return { ...row, detail: JSON.stringify(row.detail) };
   }
 
   async write(em: EntityManager, tenant: Tenant, input: SecurityEventInput): Promise<SecurityEventRow> {

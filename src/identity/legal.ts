@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { LegalAcceptance } from '../db/entities';
+import { App, LegalAcceptance } from '../db/entities';
 import { badInput } from '../errors';
 import type { Clock } from './clock';
 import { newId } from './secrets';
@@ -30,7 +30,7 @@ export class LegalService {
 
     const user = await this.users.requireById(em, tenant, userId);
     const now = this.clock.now();
-    const acceptance = em.create(LegalAcceptance, { id: newId(), app: tenant.app, user, deviceUuid, documents, acceptedAt: now });
+    const acceptance = em.create(LegalAcceptance, { id: newId(), app: em.getReference(App, tenant.app.id), user, deviceUuid, documents, acceptedAt: now });
     user.legalAcceptedAt = now;
     await em.flush();
     return acceptance;

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { User } from '../db/entities';
+import { HotStore, type UserRecord } from '../db/fast';
 import { AppError, badInput } from '../errors';
 import type { SecurityEvents } from './events';
 import type { PasswordHasher } from './passwords/hasher';
@@ -70,11 +70,12 @@ export class LoginService {
     const ipLimitKey = `${tenant.app.id}:${meta.ip}`;
     await this.limiters.ip.take(ipLimitKey);
     let accountKey: string;
-    let user: User | null;
+    let user: UserRecord | null;
     let attemptsLeft: number;
     try {
-      // The lookup is a read; the attempt is counted on the account it names before any password is checked.
-      user = await this.users.findByIdentity(em, tenant, identity);
+      // The lookup is a read (one prepared statement, a plain record: no entity is built for a
+      // failed attempt); the attempt is counted on the account it names before any password is checked.
+      user = (await HotStore.of(em).loginLookup(em, tenant.app.id, identity)) ?? null;
       accountKey = accountLimitKey(tenant.app.id, user, identity);
       attemptsLeft = await this.limiters.account.take(accountKey);
     } catch (error) {
@@ -98,7 +99,10 @@ export class LoginService {
       throw new AppError('ACCOUNT_SUSPENDED');
     }
     if (this.hasher.needsRehash(user.passwordHash!)) {
-      this.users.setPasswordHash(user, await this.hasher.hash(input.password));
+      // Rare (an imported or weaker hash): the upgrade is an ORM edit, committed with the session by signIn.
+      const entity = this.users.managed(em, user);
+      this.users.setPasswordHash(entity, await this.hasher.hash(input.password));
+      return this.sessions.signIn(em, tenant, entity, meta);
     }
     return this.sessions.signIn(em, tenant, user, meta);
   }

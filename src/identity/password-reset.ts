@@ -84,7 +84,7 @@ export class PasswordResetService {
     // after the commit, so the answer takes the same time whether or not the account exists).
     return inTransaction(em, async () => {
       await this.tokens.retireAll(em, 'password_reset', user.id);
-      const issued = await this.tokens.issue(em, 'password_reset', 'prt_', tenant.app, user, RESET_TTL_SECONDS);
+      const issued = await this.tokens.issue(em, 'password_reset', 'prt_', tenant.app.id, user.id, RESET_TTL_SECONDS);
       const link = resetLink(tenant.settings.resetPasswordUrl ?? `${this.publicUrl()}/reset-password`, issued.token);
       if (!sendEmail) return { sent: false, verificationString: issued.token, resetLink: link, expiresIn: RESET_TTL_SECONDS };
       await this.mail(em, tenant, user, { link, expiresIn: RESET_TTL_SECONDS, tokenId: issued.id, expiresAt: issued.expiresAt });
@@ -130,10 +130,11 @@ export class PasswordResetService {
     await inTransaction(em, async () => {
       const row = await this.tokens.consume(em, 'password_reset', tenant.app.id, token);
       if (!row) throw new AppError('INVALID_RESET_TOKEN', undefined, { field: 'token' });
-      this.users.setPasswordHash(row.user, hash);
-      this.events?.stage(em, tenant, { type: 'password.reset', userId: row.user.id });
+      const user = await this.users.requireById(em, tenant, row.userId);
+      this.users.setPasswordHash(user, hash);
+      this.events?.stage(em, tenant, { type: 'password.reset', userId: user.id });
       await em.flush();
-      await this.sessions.revokeAll(em, row.user.id, 'password_reset');
+      await this.sessions.revokeAll(em, user.id, 'password_reset');
     });
   }
 }

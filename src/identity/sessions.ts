@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { createHmac } from 'node:crypto';
-import { RefreshToken, Session, User } from '../db/entities';
-import { HotStore } from '../db/fast';
+import type { User } from '../db/entities';
+import { HotStore, type HotSecurityEvent, type NewRefreshToken, type NewSession, type UserRecord, type VerifiedIdentity } from '../db/fast';
+import { inTransaction } from '../db/transaction';
 import { MAX_SCOPE_LENGTH, SCOPE_TOKEN, type AppSettings } from '../config/app-settings';
 import { AppError, badInput } from '../errors';
 import { PARTICIPANT_SCOPE, type BearerCaller, type InvalidCaller } from './caller';
@@ -10,7 +11,7 @@ import type { Clock } from './clock';
 import type { SecurityEvents } from './events';
 import { newId, randomSecret, sha256 } from './secrets';
 import type { ServerSecrets } from './server-secrets';
-import type { JwtService } from './tokens/jwt';
+import type { JwtService, SessionClaimsSource } from './tokens/jwt';
 import type { Tenant } from './users';
 
 export interface AuthResult {
@@ -23,8 +24,11 @@ export interface AuthResult {
   idToken: string;
   scope: string;
   registrationRequired: boolean;
-  user: User;
+  user: SignedInUser;
 }
+
+/** A user who just signed in: the entity a flow holds, or the record the prepared path read (db/fast). */
+export type SignedInUser = User | UserRecord;
 
 export interface SignInMeta {
   ip?: string | null;
@@ -34,6 +38,8 @@ export interface SignInMeta {
   registrationRequired?: boolean;
   /** A participant session (client-side autologin, SPEC §4.8): scope `participant`, no refresh token. */
   participant?: boolean;
+  /** What the code that proved this sign-in marks on the account (validateOtp): written with the session. */
+  verified?: VerifiedIdentity;
 }
 
 /** A session written but not yet answered: `sign()` issues its tokens (after the commit). */
@@ -67,102 +73,113 @@ export class SessionService {
   /**
    * Starts a session for a user who just proved who they are. A participant session (client-side
    * autologin) gets no refresh token and lives only as long as its access token.
+   *
+   * The session and its refresh token are written on the prepared path (db/fast), inside `em`'s
+   * transaction when it has one (then they commit or roll back with the caller's writes; `em`
+   * must be that transaction's, never the request's outer one: bench/README.md, "Two doors").
+   * `user` is the entity a flow holds or the record the prepared path read; whatever the
+   * request's unit of work still has to write (a password hash upgraded at login, anything a
+   * caller edited) commits in the same transaction as the session, as one flush did, and so
+   * does `meta.verified` (what a one-time code proved, on the prepared path).
    */
-  async signIn(em: EntityManager, tenant: Tenant, user: User, meta: SignInMeta = {}): Promise<AuthResult> {
+  async signIn(em: EntityManager, tenant: Tenant, user: SignedInUser, meta: SignInMeta = {}): Promise<AuthResult> {
     return (await this.openSession(em, tenant, user, meta)).sign();
   }
 
   /**
-   * signIn's writes only (the session and its first refresh token, flushed with `em`), for a
-   * caller that commits them with other writes: call `sign()` once that transaction committed.
-   * Tokens are signed outside the transaction, which must not wait on anything but its own
-   * statements (on SQLite it holds the only connection).
+   * signIn's writes only (the session, its first refresh token and its `login.succeeded`, on the
+   * prepared path, with what `em` still has pending), for a caller that commits them with other
+   * writes: call `sign()` once that transaction committed. Tokens are signed outside the
+   * transaction, which must not wait on anything but its own statements (on SQLite it holds the
+   * only connection).
    */
-  async openSession(em: EntityManager, tenant: Tenant, user: User, meta: SignInMeta = {}): Promise<OpenedSession> {
+  async openSession(em: EntityManager, tenant: Tenant, user: SignedInUser, meta: SignInMeta = {}): Promise<OpenedSession> {
     if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     const now = this.clock.now();
     const participant = meta.participant === true;
     const scope = participant ? PARTICIPANT_SCOPE : grantScope(tenant.settings, meta.scope);
     const ttl = participant ? tenant.settings.accessTokenTtlSeconds : tenant.settings.refreshTokenTtlSeconds;
-    const session = em.create(Session, {
+    const session: NewSession = {
       id: newId(),
-      app: tenant.app,
-      user,
+      appId: tenant.app.id,
+      userId: user.id,
       scope,
       authTime: now,
       registrationRequired: meta.registrationRequired ?? false,
       createdAt: now,
       lastUsedAt: now,
       expiresAt: new Date(now.getTime() + ttl * 1000),
-      revokedAt: null,
       ip: meta.ip?.slice(0, 64) ?? null,
       userAgent: meta.userAgent?.slice(0, 255) ?? null,
-    });
-    this.events?.stage(em, tenant, { type: 'login.succeeded', userId: user.id, ip: meta.ip, detail: { sessionId: session.id, participant } });
-    if (participant) {
-      await em.flush();
-      return { sign: () => this.payload(session, user, null, null, tenant) };
-    }
-    const refreshToken = REFRESH_PREFIX + randomSecret(32);
-    em.create(RefreshToken, { id: newId(), session, tokenHash: sha256(refreshToken), createdAt: now, expiresAt: session.expiresAt, usedAt: null });
-    await em.flush();
-    return { sign: () => this.payload(session, user, refreshToken, session.expiresAt, tenant) };
+    };
+    const refreshToken = participant ? null : REFRESH_PREFIX + randomSecret(32);
+    const refresh: NewRefreshToken | null = refreshToken === null ? null : { id: newId(), sessionId: session.id, tokenHash: sha256(refreshToken), createdAt: now, expiresAt: session.expiresAt };
+    // The event commits with the session: one more prepared insert, or (the app has a webhook)
+    // staged with its delivery in em's unit of work, which then commits with the session.
+    const event = this.events?.forHotPath(em, tenant, { type: 'login.succeeded', userId: user.id, ip: meta.ip, detail: { sessionId: session.id, participant } });
+    await writeSession(em, session, refresh, meta.verified, event);
+    return { sign: () => this.payload(session, user, refreshToken, refresh && session.expiresAt, tenant) };
   }
 
-  /** `refresh`: rotate, return the same child within the grace interval, revoke the family on reuse. */
+  /**
+   * `refresh`: rotate, return the same child within the grace interval, revoke the family on
+   * reuse — one transaction on the prepared path (HotStore.rotateRefreshToken, which also moves
+   * the session's lastUsedAt), then the user for the id token by one prepared lookup. A reuse
+   * revokes the family and records `refresh_token.reused` in one commit of its own.
+   */
   async refresh(em: EntityManager, tenant: Tenant, presented: string, meta: SignInMeta = {}): Promise<AuthResult> {
     if (!presented.startsWith(REFRESH_PREFIX) || presented.length > 128) throw new AppError('INVALID_REFRESH_TOKEN');
     const child = REFRESH_PREFIX + (await this.childSuffix(em, presented));
-    const outcome = await em.transactional(async (tx) => {
-      const now = this.clock.now();
-      const row = await tx.findOne(RefreshToken, { tokenHash: sha256(presented) }, { populate: ['session', 'session.user'] });
-      const session = row?.session;
-      if (!row || !session || session.app.id !== tenant.app.id) return { kind: 'invalid' as const };
-      // A suspension ends the session; its refresh tokens then say why (SPEC §4.10).
-      if (session.user.suspended) return { kind: 'suspended' as const };
-      if (session.revokedAt || row.expiresAt <= now || session.expiresAt <= now) return { kind: 'invalid' as const };
-
-      if (!row.usedAt) {
-        // Claim the rotation with a conditional update: of two racing calls exactly one wins.
-        const won = await tx.nativeUpdate(RefreshToken, { id: row.id, usedAt: null }, { usedAt: now });
-        if (won === 1) {
-          const expiresAt = new Date(now.getTime() + tenant.settings.refreshTokenTtlSeconds * 1000);
-          tx.create(RefreshToken, { id: newId(), session, tokenHash: sha256(child), createdAt: now, expiresAt, usedAt: null });
-          session.expiresAt = expiresAt;
-          session.lastUsedAt = now;
-          return { kind: 'rotated' as const, session, expiresAt };
-        }
-        await tx.refresh(row);
-      }
-      // Already rotated: the same child again within the grace interval, else theft.
-      const usedAt = row.usedAt!;
-      const issued = await tx.findOne(RefreshToken, { tokenHash: sha256(child) });
-      if (issued && !issued.usedAt && now.getTime() - usedAt.getTime() <= REFRESH_GRACE_MS) {
-        return { kind: 'rotated' as const, session, expiresAt: issued.expiresAt };
-      }
-      session.revokedAt = now;
-      session.revokedReason = 'refresh_token_reused';
-      this.events?.stage(tx, tenant, { type: 'refresh_token.reused', userId: session.user.id, ip: meta.ip, detail: { sessionId: session.id } });
-      return { kind: 'reused' as const };
+    const store = HotStore.of(em);
+    const now = this.clock.now();
+    const outcome = await store.rotateRefreshToken(em, {
+      appId: tenant.app.id,
+      presentedHash: sha256(presented),
+      child: { id: newId(), sessionId: '', tokenHash: sha256(child), createdAt: now, expiresAt: new Date(now.getTime() + tenant.settings.refreshTokenTtlSeconds * 1000) },
+      now,
+      graceMs: REFRESH_GRACE_MS,
+      revokeOnReuse: false,
     });
     if (outcome.kind === 'invalid') throw new AppError('INVALID_REFRESH_TOKEN');
-    if (outcome.kind === 'reused') throw new AppError('REFRESH_TOKEN_REUSED');
+    // A suspension ends the session; its refresh tokens then say why (SPEC §4.10).
     if (outcome.kind === 'suspended') throw new AppError('ACCOUNT_SUSPENDED');
-    const user = outcome.session.user;
+    if (outcome.kind === 'reused') {
+      await this.revokeReused(em, tenant, outcome.sessionId, outcome.userId, now, meta);
+      throw new AppError('REFRESH_TOKEN_REUSED');
+    }
+    if (outcome.userSuspended) throw new AppError('ACCOUNT_SUSPENDED');
+    const user = await store.userById(em, tenant.app.id, outcome.session.userId);
+    // The session row references its user: only a concurrent erasure could get here.
+    if (!user) throw new AppError('INVALID_REFRESH_TOKEN');
     if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
     return this.payload(outcome.session, user, child, outcome.expiresAt, tenant);
   }
 
+  /**
+   * A rotated refresh token presented again after the grace interval: its family (session) is
+   * revoked and `refresh_token.reused` recorded in one commit, by whichever request revokes it.
+   */
+  private async revokeReused(em: EntityManager, tenant: Tenant, sessionId: string, userId: string, now: Date, meta: SignInMeta): Promise<void> {
+    const store = HotStore.of(em);
+    const record = async (tx: EntityManager) => {
+      if (!(await store.revokeSession(tx, sessionId, now, 'refresh_token_reused'))) return;
+      await this.events?.write(tx, tenant, { type: 'refresh_token.reused', userId, ip: meta.ip, detail: { sessionId } });
+    };
+    if (em.isInTransaction()) return record(em);
+    const tx = em.fork();
+    await inTransaction(tx, () => record(tx));
+  }
+
   /** `logout`: this session, or every session of the user. */
   async logout(em: EntityManager, userId: string, sessionId: string, allSessions: boolean): Promise<void> {
-    const where = allSessions ? { user: userId, revokedAt: null } : { id: sessionId, revokedAt: null };
-    await em.nativeUpdate(Session, where, { revokedAt: this.clock.now(), revokedReason: 'logout' });
+    const store = HotStore.of(em);
+    if (allSessions) await store.revokeUserSessions(em, userId, this.clock.now(), 'logout');
+    else await store.revokeSession(em, sessionId, this.clock.now(), 'logout');
   }
 
   /** Revokes every live session of a user, but `keep` (password change keeps the current one). */
   async revokeAll(em: EntityManager, userId: string, reason: string, keep?: string): Promise<void> {
-    const where = keep ? { user: userId, revokedAt: null, id: { $ne: keep } } : { user: userId, revokedAt: null };
-    await em.nativeUpdate(Session, where, { revokedAt: this.clock.now(), revokedReason: reason });
+    await HotStore.of(em).revokeUserSessions(em, userId, this.clock.now(), reason, keep);
   }
 
   /**
@@ -187,7 +204,8 @@ export class SessionService {
     if (row.revokedAt != null || row.expiresAt <= now) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
     return {
       kind: 'bearer',
-      app: this.apps.managedApp(em, row.app),
+      // The row's plain record: where the ORM needs the app as a relation, em.getReference(App, id).
+      app: row.app,
       settings: this.apps.settingsOf(row.app),
       userId: claims.sub,
       sessionId: claims.sid,
@@ -206,7 +224,7 @@ export class SessionService {
     return checked.ok ? checked.claims.aud : null;
   }
 
-  private async payload(session: Session, user: User, refreshToken: string | null, refreshExpiresAt: Date | null, tenant: Tenant): Promise<AuthResult> {
+  private async payload(session: SessionClaimsSource & { registrationRequired: boolean }, user: SignedInUser, refreshToken: string | null, refreshExpiresAt: Date | null, tenant: Tenant): Promise<AuthResult> {
     const ttl = tenant.settings.accessTokenTtlSeconds;
     const participant = isParticipantScope(session.scope);
     const [access, idToken] = await Promise.all([this.jwt.signAccess(session, ttl), this.jwt.signId(session, user, ttl, { contact: !participant })]);
@@ -245,6 +263,33 @@ export function grantScope(settings: AppSettings, requested: string | null | und
     throw badInput('scope', `scope ${refused.join(' ')} is not allowed for this app; it allows ${allowed.join(' ')}`);
   }
   return parts.join(' ');
+}
+
+/**
+ * A new session's rows on the prepared path. What `em`'s unit of work still has to write commits
+ * with them: in the caller's transaction when `em` is in one, else in one of its own (the ORM's
+ * flush and the store's inserts on the transaction's connection). Nothing pending, no
+ * transaction of the ORM's: the store's two inserts commit together by themselves.
+ */
+async function writeSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken | null, verified?: VerifiedIdentity, event?: HotSecurityEvent): Promise<void> {
+  const store = HotStore.of(em);
+  if (!hasPendingWrites(em)) return store.createSession(em, session, refresh, verified, event);
+  if (em.isInTransaction()) {
+    await em.flush();
+    return store.createSession(em, session, refresh, verified, event);
+  }
+  await em.transactional(async (tx) => {
+    await tx.flush();
+    await store.createSession(tx, session, refresh, verified, event);
+  });
+}
+
+/** Whether a flush of `em` would write anything (the same change-set computation flush starts with). */
+function hasPendingWrites(em: EntityManager): boolean {
+  const uow = em.getUnitOfWork();
+  if (uow.getIdentityMap()[Symbol.iterator]().next().done && uow.getPersistStack().size === 0 && uow.getRemoveStack().size === 0) return false;
+  uow.computeChangeSets();
+  return uow.getChangeSets().length > 0 || uow.getCollectionUpdates().length > 0 || uow.getExtraUpdates().size > 0;
 }
 
 export function isParticipantScope(scope: string): boolean {

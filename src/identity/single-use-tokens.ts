@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { App, SingleUseToken, User, type SingleUseTokenPurpose } from '../db/entities';
+import { HotStore, type SingleUseRecord } from '../db/fast';
 import type { Clock } from './clock';
 import { newId, randomSecret, sha256 } from './secrets';
 
@@ -14,8 +15,8 @@ export class SingleUseTokens {
     em: EntityManager,
     purpose: SingleUseTokenPurpose,
     prefix: string,
-    app: App,
-    user: User,
+    appId: string,
+    userId: string,
     ttlSeconds: number,
     data: Record<string, unknown> = {},
   ): Promise<{ token: string; id: string; expiresAt: Date }> {
@@ -24,7 +25,7 @@ export class SingleUseTokens {
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
     const id = newId();
     // One native INSERT (no unit-of-work pass): inside the caller's transaction when there is one.
-    await em.insert(SingleUseToken, { id, app, user, purpose, tokenHash: sha256(token), data, createdAt: now, expiresAt, usedAt: null });
+    await em.insert(SingleUseToken, { id, app: em.getReference(App, appId), user: em.getReference(User, userId), purpose, tokenHash: sha256(token), data, createdAt: now, expiresAt, usedAt: null });
     return { token, id, expiresAt };
   }
 
@@ -50,12 +51,14 @@ export class SingleUseTokens {
     return !row.usedAt && row.expiresAt > this.clock.now();
   }
 
-  /** Consumes a live token of this app and purpose; null when unknown, expired, or already used. */
-  async consume(em: EntityManager, purpose: SingleUseTokenPurpose, appId: string, presented: string): Promise<SingleUseToken | null> {
-    const row = await this.peek(em, purpose, appId, presented);
-    if (!row) return null;
-    const won = await em.nativeUpdate(SingleUseToken, { id: row.id, usedAt: null }, { usedAt: this.clock.now() });
-    return won === 1 ? row : null;
+  /**
+   * Consumes a live token of this app and purpose in one conditional update on the prepared
+   * path (db/fast); null when unknown, expired, or already used. The record names its user by
+   * id: the caller loads what it needs of them.
+   */
+  async consume(em: EntityManager, purpose: SingleUseTokenPurpose, appId: string, presented: string): Promise<SingleUseRecord | null> {
+    if (presented.length < 10 || presented.length > 200) return null;
+    return (await HotStore.of(em).consumeSingleUse(em, purpose, appId, sha256(presented), this.clock.now())) ?? null;
   }
 
   /** Retires a user's unused tokens of one purpose (a new reset link replaces older ones). */

@@ -19,6 +19,7 @@ import {
   type SessionRecord,
   type SingleUseRecord,
   type UserRecord,
+  type VerifiedIdentity,
 } from './rows';
 import { forDialect, statementTexts, type StatementColumns } from './statements';
 
@@ -30,8 +31,10 @@ export type RotationOutcome =
   | { kind: 'invalid' }
   /** A new child (or, within the grace interval, the same child again). */
   | { kind: 'rotated'; session: SessionRecord; expiresAt: Date; userSuspended: boolean; childIssued: boolean }
-  /** A rotated token presented again after the grace interval: the family is now revoked. */
-  | { kind: 'reused' };
+  /** The session's user is suspended (checked before the family's own state: the suspension ended it). */
+  | { kind: 'suspended' }
+  /** A rotated token presented again after the grace interval: the family is now revoked (unless `revokeOnReuse` is false: the caller revokes it). */
+  | { kind: 'reused'; sessionId: string; userId: string };
 
 export interface RotationRequest {
   appId: string;
@@ -40,6 +43,19 @@ export interface RotationRequest {
   child: NewRefreshToken;
   now: Date;
   graceMs: number;
+  /** Default true. False: a reuse is only reported, the caller revokes the family (with its security event, in one commit). */
+  revokeOnReuse?: boolean;
+}
+
+/** A security_event row for a prepared insert (`detail` as JSON text). */
+export interface HotSecurityEvent {
+  id: string;
+  appId: string;
+  type: string;
+  userId: string | null;
+  ip: string | null;
+  at: Date;
+  detail: string;
 }
 
 /**
@@ -169,12 +185,22 @@ export class HotStore {
 
   // --- sessions -------------------------------------------------------------------------------
 
-  /** A new session and its first refresh token, committed together. */
-  createSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken): Promise<void> {
-    return this.atomic(em, (function* () {
-      yield run('insertSession', session.id, session.appId, session.userId, session.scope, session.authTime, session.registrationRequired, session.createdAt, session.expiresAt, session.ip, session.userAgent);
-      yield run('insertRefreshToken', refresh.id, refresh.sessionId, refresh.tokenHash, refresh.createdAt, refresh.expiresAt);
-    })());
+  /**
+   * A new session and its first refresh token, committed together (a participant session has
+   * none: `refresh` null), and with them what a proven code marks on the account (`verified`).
+   * Inside `em`'s transaction they commit or roll back with it.
+   */
+  createSession(em: EntityManager, session: NewSession, refresh: NewRefreshToken | null, verified?: VerifiedIdentity, event?: HotSecurityEvent): Promise<void> {
+    const plan = (function* () {
+      if (verified) {
+        const phoneNumbers = verified.phoneNumbers && JSON.stringify(verified.phoneNumbers);
+        yield run('markVerified', verified.emailVerified, verified.phoneVerified, phoneNumbers, verified.updatedAt, verified.userId);
+      }
+      yield run('insertSession', session.id, session.appId, session.userId, session.scope, session.authTime, session.registrationRequired, session.createdAt, session.expiresAt, session.lastUsedAt ?? null, session.ip, session.userAgent);
+      if (refresh) yield run('insertRefreshToken', refresh.id, refresh.sessionId, refresh.tokenHash, refresh.createdAt, refresh.expiresAt);
+      if (event) yield run('insertSecurityEvent', event.id, event.appId, event.type, event.userId, event.ip, event.at, event.detail);
+    })();
+    return refresh || verified || event ? this.atomic(em, plan) : this.one(em, plan);
   }
 
   /** A refresh token by its hash, with its session and whether the session's user is suspended. */
@@ -196,6 +222,7 @@ export class HotStore {
       const found = yield* self.refreshRow(request.presentedHash);
       if (!found || found.session.appId !== request.appId) return { kind: 'invalid' };
       const { session } = found;
+      if (found.userSuspended) return { kind: 'suspended' };
       if (session.revokedAt || found.tokenExpiresAt <= now || session.expiresAt <= now) return { kind: 'invalid' };
 
       let usedAt = found.usedAt;
@@ -203,8 +230,8 @@ export class HotStore {
         const won = (yield run('claimRefresh', now, found.tokenId)) as number;
         if (won === 1) {
           yield run('insertRefreshToken', child.id, session.id, child.tokenHash, now, child.expiresAt);
-          yield run('extendSession', child.expiresAt, session.id);
-          return { kind: 'rotated', session: { ...session, expiresAt: child.expiresAt }, expiresAt: child.expiresAt, userSuspended: found.userSuspended, childIssued: true };
+          yield run('extendSession', child.expiresAt, now, session.id);
+          return { kind: 'rotated', session: { ...session, expiresAt: child.expiresAt, lastUsedAt: now }, expiresAt: child.expiresAt, userSuspended: found.userSuspended, childIssued: true };
         }
         const again = yield* self.refreshRow(request.presentedHash);
         usedAt = again?.usedAt ?? now;
@@ -213,8 +240,8 @@ export class HotStore {
       if (issued && issued.used_at == null && now.getTime() - usedAt.getTime() <= request.graceMs) {
         return { kind: 'rotated', session, expiresAt: self.decode.date(issued.expires_at), userSuspended: found.userSuspended, childIssued: false };
       }
-      yield run('revokeSession', now, 'refresh_token_reused', session.id);
-      return { kind: 'reused' };
+      if (request.revokeOnReuse !== false) yield run('revokeSession', now, 'refresh_token_reused', session.id);
+      return { kind: 'reused', sessionId: session.id, userId: session.userId };
     })());
   }
 
@@ -222,6 +249,13 @@ export class HotStore {
   revokeSession(em: EntityManager, sessionId: string, now: Date, reason: string): Promise<boolean> {
     return this.one(em, (function* () {
       return ((yield run('revokeSession', now, reason, sessionId)) as number) === 1;
+    })());
+  }
+
+  /** Ends every live session of a user, but `keep` when given; the number ended. */
+  revokeUserSessions(em: EntityManager, userId: string, now: Date, reason: string, keep?: string): Promise<number> {
+    return this.one(em, (function* () {
+      return (yield keep ? run('revokeUserSessionsBut', now, reason, userId, keep) : run('revokeUserSessions', now, reason, userId)) as number;
     })());
   }
 
@@ -266,7 +300,7 @@ export class HotStore {
   // --- security events ------------------------------------------------------------------------
 
   /** One security event row (`detail` as JSON text); in `em`'s transaction when it has one. */
-  insertSecurityEvent(em: EntityManager, row: { id: string; appId: string; type: string; userId: string | null; ip: string | null; at: Date; detail: string }): Promise<void> {
+  insertSecurityEvent(em: EntityManager, row: HotSecurityEvent): Promise<void> {
     return this.one(em, (function* () {
       yield run('insertSecurityEvent', row.id, row.appId, row.type, row.userId, row.ip, row.at, row.detail);
     })());

@@ -1,5 +1,5 @@
 import type { EntityMetadata } from '@mikro-orm/core';
-import type { ApiKeyKind, App, OtpChallenge, SingleUseTokenPurpose, User } from '../entities';
+import type { ApiKeyKind, App, OtpChallenge, PhoneNumberEntry, SingleUseTokenPurpose, User } from '../entities';
 
 /**
  * What the prepared path returns: plain objects with the entities' property names and
@@ -45,6 +45,7 @@ export interface SessionRecord {
   registrationRequired: boolean;
   createdAt: Date;
   expiresAt: Date;
+  lastUsedAt?: Date | null;
   revokedAt: Date | null;
   revokedReason: string | null;
   ip: string | null;
@@ -60,6 +61,8 @@ export interface NewSession {
   registrationRequired: boolean;
   createdAt: Date;
   expiresAt: Date;
+  /** The sessions list's "last used" (sign-in, then each refresh); null when not given. */
+  lastUsedAt?: Date | null;
   ip: string | null;
   userAgent: string | null;
 }
@@ -70,6 +73,18 @@ export interface NewRefreshToken {
   tokenHash: string;
   createdAt: Date;
   expiresAt: Date;
+}
+
+/**
+ * What a proven one-time code changes on its account (validateOtp), written with the session it
+ * opens. A null field is left as it is.
+ */
+export interface VerifiedIdentity {
+  userId: string;
+  emailVerified: true | null;
+  phoneVerified: true | null;
+  phoneNumbers: PhoneNumberEntry[] | null;
+  updatedAt: Date;
 }
 
 export type OtpRecord = Omit<OtpChallenge, 'app'> & { appId: string };

@@ -42,8 +42,11 @@ export function statementTexts(c: StatementColumns) {
 
     // --- sessions and refresh rotation (sessions.ts signIn / refresh) ---------------------------
     insertSession:
-      'insert into session (id, app_id, user_id, scope, auth_time, registration_required, created_at, expires_at, revoked_at, revoked_reason, ip, user_agent) ' +
-      'values (?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?)',
+      'insert into session (id, app_id, user_id, scope, auth_time, registration_required, created_at, expires_at, last_used_at, revoked_at, revoked_reason, ip, user_agent) ' +
+      'values (?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?)',
+    /** What a proven code marks on its account (null: that column unchanged, read in the same statement). */
+    markVerified:
+      'update "user" set email_verified = coalesce(?, email_verified), phone_verified = coalesce(?, phone_verified), phone_numbers = coalesce(?, phone_numbers), updated_at = ? where id = ?',
     insertRefreshToken: 'insert into refresh_token (id, session_id, token_hash, created_at, expires_at, used_at) values (?, ?, ?, ?, ?, null)',
     refreshByHash:
       `select r.id as r_id, r.expires_at as r_expires_at, r.used_at as r_used_at, u.suspended as u_suspended, ${c.session.select} ` +
@@ -51,8 +54,13 @@ export function statementTexts(c: StatementColumns) {
     refreshTokenState: 'select used_at, expires_at from refresh_token where token_hash = ? limit 1',
     /** Claims a rotation: of two racing refreshes of one token exactly one changes the row. */
     claimRefresh: 'update refresh_token set used_at = ? where id = ? and used_at is null',
-    extendSession: 'update session set expires_at = ? where id = ?',
+    /** A rotation: the family lives as long as its newest token, and was used now (the sessions list's lastUsedAt). */
+    extendSession: 'update session set expires_at = ?, last_used_at = ? where id = ?',
     revokeSession: 'update session set revoked_at = ?, revoked_reason = ? where id = ? and revoked_at is null',
+    /** Every live session of a user (logout everywhere, password change or reset)… */
+    revokeUserSessions: 'update session set revoked_at = ?, revoked_reason = ? where user_id = ? and revoked_at is null',
+    /** …but the one the request is made with. */
+    revokeUserSessionsBut: 'update session set revoked_at = ?, revoked_reason = ? where user_id = ? and revoked_at is null and id <> ?',
 
     // --- one-time codes (otp/challenges.ts) ------------------------------------------------------
     otpByDestination: `select ${c.otp.select} from otp_challenge o where o.app_id = ? and o.destination = ? limit 1`,

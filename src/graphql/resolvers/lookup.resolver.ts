@@ -31,7 +31,7 @@ export class LookupResolver {
     @Ctx() ctx: RequestContext,
   ): Promise<UserType | null> {
     const tenant = tenantOf(ctx);
-    const user = await ctx.services.users.findOne(ctx.em, tenant, { id, externalId, email, phoneNumber, countryCode });
+    const user = await ctx.services.users.view(ctx.em, tenant, { id, externalId, email, phoneNumber, countryCode });
     return user && UserType.from(user, tenant.settings);
   }
 

@@ -71,7 +71,8 @@ export class UserType {
   @Field(() => Date) createdAt!: Date;
   @Field(() => Date) updatedAt!: Date;
 
-  static from(user: UserEntity, settings: AppSettings): UserType {
+  /** From the entity or from the prepared path's plain record (db/fast): the same fields. */
+  static from(user: Omit<UserEntity, 'app'>, settings: AppSettings): UserType {
     const view = new UserType();
     Object.assign(view, {
       id: user.id,

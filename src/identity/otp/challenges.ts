@@ -1,6 +1,7 @@
-import { UniqueConstraintViolationException, raw, type EntityManager } from '@mikro-orm/core';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import { inTransaction } from '../../db/transaction';
-import { OtpChallenge, type OtpPurpose } from '../../db/entities';
+import type { OtpPurpose } from '../../db/entities';
+import { HotStore, type OtpFields, type OtpRecord } from '../../db/fast';
 import type { Courier } from '../../delivery';
 import { AppError } from '../../errors';
 import type { Clock } from '../clock';
@@ -63,7 +64,11 @@ export class ChallengeStore {
     this.sends = createLimiter(limiterFactory, { name: 'otp-sends', points: OTP_LIMITS.sendsPerHour, durationSeconds: 3600 });
   }
 
-  /** A new code for `request.target`, written with its message in one commit (joining the caller's transaction, if any). */
+  /**
+   * A new code for `request.target`, written with its message in one commit (joining the
+   * caller's transaction, if any). The code's statements are the prepared path's (db/fast), run
+   * with `em`: inside its transaction (pass that transaction's em, never an outer one).
+   */
   async issue(em: EntityManager, tenant: Tenant, request: IssueRequest): Promise<IssuedCode> {
     const pending = await this.prepare(em, tenant, request);
     try {
@@ -83,7 +88,7 @@ export class ChallengeStore {
     const { target } = request;
     const appId = tenant.app.id;
     const now = this.clock.now();
-    const existing = await em.fork().findOne(OtpChallenge, { app: appId, destination: target.key });
+    const existing = await HotStore.of(em).otpChallenge(em, appId, target.key);
     if (existing && !existing.consumedAt) assertCooldownOver(existing, now);
 
     const limitKey = `${appId}:${target.key}`;
@@ -102,32 +107,26 @@ export class ChallengeStore {
   async write(em: EntityManager, pending: PendingCode): Promise<IssuedCode> {
     const { request, appId, now } = pending;
     const { target } = request;
+    const store = HotStore.of(em);
     const ttl = pending.settings.otpTtlSeconds;
-    const fields = {
+    const fields: OtpFields = {
       channel: target.channel,
       purpose: request.purpose,
       userId: request.userId,
       codeHash: pending.codeHash,
-      attempts: 0,
       createdAt: now,
       expiresAt: new Date(now.getTime() + ttl * 1000),
-      consumedAt: null,
     };
     let id: string;
     if (pending.existingId) {
       // Replaces the previous code, unless another request did so within the cooldown.
       const cooldownEdge = new Date(now.getTime() - OTP_LIMITS.resendCooldownSeconds * 1000);
-      const claimed = await em.nativeUpdate(
-        OtpChallenge,
-        { id: pending.existingId, $or: [{ createdAt: { $lte: cooldownEdge } }, { consumedAt: { $ne: null } }] },
-        fields,
-      );
-      if (claimed !== 1) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
+      if (!(await store.replaceOtp(em, pending.existingId, cooldownEdge, fields))) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
       id = pending.existingId;
     } else {
       id = newId();
       try {
-        await em.insert(OtpChallenge, { id, app: appId, destination: target.key, ...fields });
+        await store.insertOtp(em, id, appId, target.key, fields);
       } catch (error) {
         // Another request created this destination's row first: it is within its cooldown.
         if (error instanceof UniqueConstraintViolationException) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
@@ -159,26 +158,37 @@ export class ChallengeStore {
   }
 
   /**
-   * Counts a try against the live challenge of `target` (committed at once) and compares
-   * `code`; returns the challenge, not yet consumed, or throws. Follow with consume().
+   * Checks `code` against the live challenge of `target` and consumes it; returns it consumed,
+   * or throws. For a code that proves nothing written with it (else check, then consume in the
+   * transaction of what it proves).
    */
-  async check(em: EntityManager, tenant: Tenant, target: CodeTarget, code: string, purposes: OtpPurpose[]): Promise<OtpChallenge> {
+  async verify(em: EntityManager, tenant: Tenant, target: CodeTarget, code: string, purposes: OtpPurpose[]): Promise<OtpRecord> {
+    const challenge = await this.check(em, tenant, target, code, purposes);
+    await this.consume(em, challenge);
+    return challenge;
+  }
+
+  /**
+   * Counts a try against the live challenge of `target` and compares `code`; returns the
+   * challenge (its try counted), not yet consumed, or throws. Follow with consume().
+   *
+   * Outside any transaction: the try is counted in a statement of its own that commits at once,
+   * whatever the request does next (a counted try rolled back with a failed sign-up would be a
+   * free guess). Inside one it would join it, and on SQLite an outer em would wait for itself.
+   */
+  async check(em: EntityManager, tenant: Tenant, target: CodeTarget, code: string, purposes: OtpPurpose[]): Promise<OtpRecord> {
+    if (em.isInTransaction()) throw new Error('ChallengeStore.check counts each try in a commit of its own: call it outside a transaction');
     const appId = tenant.app.id;
+    const store = HotStore.of(em);
     const now = this.clock.now();
-    const challenge = await em.fork().findOne(OtpChallenge, { app: appId, destination: target.key, consumedAt: null });
+    const challenge = await store.otpChallenge(em, appId, target.key, { live: true });
     if (!challenge || !purposes.includes(challenge.purpose)) throw invalidOtp(0);
     if (challenge.expiresAt <= now) throw new AppError('OTP_EXPIRED');
     if (challenge.attempts >= OTP_LIMITS.maxAttempts) throw deadCode(challenge, now);
 
     // 1. Count the try first, in its own statement; the cap holds however many race.
-    const live = { id: challenge.id, codeHash: challenge.codeHash, consumedAt: null };
-    const counted = await em.fork().nativeUpdate(
-      OtpChallenge,
-      { ...live, attempts: { $lt: OTP_LIMITS.maxAttempts } },
-      { attempts: raw('attempts + 1') },
-    );
-    if (counted !== 1) {
-      const now2 = await this.reread(em, challenge.id);
+    if (!(await store.countOtpTry(em, challenge.id, challenge.codeHash, OTP_LIMITS.maxAttempts))) {
+      const now2 = await store.otpChallengeById(em, challenge.id);
       if (now2 && now2.codeHash === challenge.codeHash && !now2.consumedAt) throw deadCode(now2, now);
       throw invalidOtp(0); // replaced by a newer code, or used meanwhile
     }
@@ -186,26 +196,22 @@ export class ChallengeStore {
     // 2. Compare in constant time.
     const key = await this.secrets.get(em, OTP_HMAC_SECRET);
     if (!codeMatches(key, appId, target.key, code, challenge.codeHash)) {
-      const after = await this.reread(em, challenge.id);
+      const after = await store.otpChallengeById(em, challenge.id);
       const attempts = after && after.codeHash === challenge.codeHash ? after.attempts : OTP_LIMITS.maxAttempts;
       throw invalidOtp(Math.max(0, OTP_LIMITS.maxAttempts - attempts));
     }
-    return challenge;
+    return { ...challenge, attempts: challenge.attempts + 1 };
   }
 
   /**
    * 3. Consumes a checked challenge with `em` (inside the transaction of what it proves, if
-   * any): of two right answers racing, one wins; a code replaced meanwhile does not count.
+   * any; pass that transaction's em): of two right answers racing, one wins; a code replaced
+   * meanwhile does not count.
    */
-  async consume(em: EntityManager, challenge: OtpChallenge): Promise<void> {
+  async consume(em: EntityManager, challenge: OtpRecord): Promise<void> {
     const now = this.clock.now();
-    const consumed = await em.nativeUpdate(OtpChallenge, { id: challenge.id, codeHash: challenge.codeHash, consumedAt: null }, { consumedAt: now });
-    if (consumed !== 1) throw invalidOtp(0);
+    if (!(await HotStore.of(em).consumeOtp(em, challenge.id, challenge.codeHash, now))) throw invalidOtp(0);
     challenge.consumedAt = now;
-  }
-
-  private reread(em: EntityManager, id: string): Promise<OtpChallenge | null> {
-    return em.fork().findOne(OtpChallenge, { id });
   }
 }
 
@@ -215,16 +221,16 @@ export function invalidOtp(attemptsLeft: number): AppError {
 }
 
 /** Five wrong tries killed this code; a new one can be asked for once the resend cooldown is over. */
-function deadCode(challenge: OtpChallenge, now: Date): AppError {
+function deadCode(challenge: OtpRecord, now: Date): AppError {
   const retryAfter = Math.max(1, secondsUntilResend(challenge, now));
   return new AppError('TOO_MANY_ATTEMPTS', 'Too many wrong codes; this code no longer works, request a new one', { retryAfter });
 }
 
-function secondsUntilResend(challenge: OtpChallenge, now: Date): number {
+function secondsUntilResend(challenge: OtpRecord, now: Date): number {
   return Math.ceil((challenge.createdAt.getTime() + OTP_LIMITS.resendCooldownSeconds * 1000 - now.getTime()) / 1000);
 }
 
-function assertCooldownOver(challenge: OtpChallenge, now: Date): void {
+function assertCooldownOver(challenge: OtpRecord, now: Date): void {
   const wait = secondsUntilResend(challenge, now);
   if (wait > 0) throw cooldownError(wait);
 }

@@ -1,10 +1,11 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { User, type OtpChannel, type OtpPurpose } from '../../db/entities';
+import type { OtpChannel, OtpPurpose } from '../../db/entities';
+import { HotStore, type UserRecord, type VerifiedIdentity } from '../../db/fast';
 import { inTransaction } from '../../db/transaction';
 import { AppError, badInput } from '../../errors';
 import type { SecurityEvents } from '../events';
 import type { AuthResult, SessionService, SignInMeta } from '../sessions';
-import type { Tenant, UserService } from '../users';
+import type { Tenant } from '../users';
 import { invalidOtp, type ChallengeStore } from './challenges';
 import { readCode } from './codes';
 import { checkChannel, markVerified, requireCodeMethod, targetOf, type CodeTarget, type IdentityInput } from './target';
@@ -44,7 +45,6 @@ export class OtpService {
   events?: SecurityEvents;
 
   constructor(
-    private readonly users: UserService,
     private readonly sessions: SessionService,
     private readonly challenges: ChallengeStore,
   ) {}
@@ -54,7 +54,7 @@ export class OtpService {
     const target = targetOf(input);
     checkChannel(input.channel, target);
 
-    let user: User | null = null;
+    let user: UserRecord | null = null;
     if (input.purpose === 'REGISTER') {
       requireCodeMethod(tenant.settings, target);
       await this.assertFree(em, tenant, target);
@@ -73,24 +73,36 @@ export class OtpService {
   async validate(em: EntityManager, tenant: Tenant, input: ValidateOtpData, meta: SignInMeta): Promise<AuthResult> {
     const target = targetOf(input);
     const code = readCode(input.code);
+    const store = HotStore.of(em);
+    // The try is counted in a commit of its own, before anything else is written.
     const challenge = await this.challenges.check(em, tenant, target, code, ['LOGIN', 'VERIFY']).catch(async (error: unknown) => {
       // A wrong code is a failed sign-in (SPEC §4.10), known account or not; the answer is the same.
       if (this.events && error instanceof AppError && error.code === 'INVALID_OTP') {
-        const owner = await this.users.findByIdentity(em, tenant, target);
+        const owner = await store.loginLookup(em, tenant.app.id, target);
         await this.events.write(em, tenant, { type: 'login.failed', userId: owner?.id, ip: meta.ip, detail: { reason: 'invalid_code' } });
       }
       throw error;
     });
-    const user = challenge.userId ? await this.users.findOne(em, tenant, { id: challenge.userId }) : null;
+    const found = challenge.userId ? await store.userById(em, tenant.app.id, challenge.userId) : undefined;
     // A challenge recorded for an unknown identity was never sent; nobody can hold its code.
-    if (!user) throw invalidOtp(0);
-    // One commit: the code used, the identity verified, the session.
+    if (!found) throw invalidOtp(0);
+    // One commit: the code used, the identity verified, the session (all on the prepared path, with em in its transaction).
     const opened = await inTransaction(em, async () => {
       await this.challenges.consume(em, challenge);
+      const before = JSON.stringify(found.phoneNumbers);
+      const user = { ...found };
       markVerified(user, target);
       user.updatedAt = challenge.consumedAt!;
-      // Refuses a suspended account (nothing is then committed); flushes the verification with the new session.
-      return this.sessions.openSession(em, tenant, user, meta);
+      // openSession refuses a suspended account (nothing is then committed) and writes the
+      // verification with the new session (null: a column the code does not change).
+      const verified: VerifiedIdentity = {
+        userId: user.id,
+        emailVerified: user.emailVerified && !found.emailVerified ? true : null,
+        phoneVerified: user.phoneVerified && !found.phoneVerified ? true : null,
+        phoneNumbers: JSON.stringify(user.phoneNumbers) !== before ? user.phoneNumbers : null,
+        updatedAt: user.updatedAt,
+      };
+      return this.sessions.openSession(em, tenant, user, { ...meta, verified });
     });
     return opened.sign();
   }
@@ -98,12 +110,13 @@ export class OtpService {
   /** REGISTER: an identity that already has an account answers EMAIL_TAKEN / PHONE_TAKEN (as register would). */
   async assertFree(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<void> {
     if (target.kind === 'phone' && !tenant.settings.uniquePhoneNumber) return;
-    if (await this.users.findByIdentity(em, tenant, target)) {
+    if (await this.findUser(em, tenant, target)) {
       throw target.kind === 'email' ? new AppError('EMAIL_TAKEN', undefined, { field: 'email' }) : new AppError('PHONE_TAKEN', undefined, { field: 'phoneNumber' });
     }
   }
 
-  private findUser(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<User | null> {
-    return this.users.findByIdentity(em, tenant, target);
+  /** The account an identity names, as the prepared path's plain record: only read here, so no entity is built. */
+  private async findUser(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<UserRecord | null> {
+    return (await HotStore.of(em).loginLookup(em, tenant.app.id, target)) ?? null;
   }
 }

@@ -46,7 +46,7 @@ export function codeMethodEnabled(settings: AppSettings, target: CodeTarget): bo
 }
 
 /** A proven code marks that email or phone verified, and the matching `phoneNumbers` entry. */
-export function markVerified(user: User, target: CodeTarget): void {
+export function markVerified(user: Pick<User, 'emailKey' | 'emailVerified' | 'phoneNumber' | 'phoneVerified' | 'phoneNumbers'>, target: CodeTarget): void {
   if (target.kind === 'email') {
     if (user.emailKey === target.key) user.emailVerified = true;
     return;

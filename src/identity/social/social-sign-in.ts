@@ -217,7 +217,7 @@ export class SocialSignInService {
       await this.recordUse(em, tenant, profile, 'ID token');
       const extra = appleName(params.get('user'));
       const lt = await this.accounts.signIn(em, tenant, provider, profile, extra, async (tx, user) => {
-        const ticket = await this.tickets.issue(tx, 'login_ticket', 'lt_', tenant.app, user, LOGIN_TICKET_TTL_SECONDS, { registrationRequired: false, codeChallenge });
+        const ticket = await this.tickets.issue(tx, 'login_ticket', 'lt_', tenant.app.id, user.id, LOGIN_TICKET_TTL_SECONDS, { registrationRequired: false, codeChallenge });
         return ticket.token;
       });
       return back({ lt });

@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import type { Session, User } from '../../db/entities';
+import type { User } from '../../db/entities';
 import type { Clock } from '../clock';
 import { newId } from '../secrets';
 import type { SigningKeys } from './signing-keys';
@@ -23,6 +23,18 @@ export type AccessCheck = { ok: true; claims: AccessClaims } | { ok: false; reas
 /** RFC 9068 §4: the `typ` of a JWT access token, compared case-insensitively, with or without `application/`. */
 const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 
+/** What the tokens say of their session: a Session entity's fields, or the record the prepared path wrote or read. */
+export interface SessionClaimsSource {
+  id: string;
+  appId: string;
+  userId: string;
+  scope: string;
+  authTime: Date;
+}
+
+/** What the id token says of its user: an entity or a plain record (db/fast) alike. */
+export type IdTokenUser = Pick<User, 'id' | 'firstName' | 'lastName' | 'email' | 'emailVerified' | 'phoneNumber' | 'phoneVerified'>;
+
 export interface SignedToken {
   token: string;
   expiresIn: number;
@@ -37,14 +49,14 @@ export class JwtService {
     private readonly issuer: () => string,
   ) {}
 
-  async signAccess(session: Session, ttlSeconds: number): Promise<SignedToken> {
+  async signAccess(session: SessionClaimsSource, ttlSeconds: number): Promise<SignedToken> {
     const key = await this.keys.current();
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const claims: AccessClaims = {
       iss: this.issuer(),
-      sub: session.user.id,
-      aud: session.app.id,
-      client_id: session.app.id,
+      sub: session.userId,
+      aud: session.appId,
+      client_id: session.appId,
       iat,
       exp: iat + ttlSeconds,
       jti: newId(),
@@ -60,7 +72,7 @@ export class JwtService {
    * Without `contact` (participant sessions, SPEC §4.8) it names the user and nothing more:
    * no email or phone number.
    */
-  async signId(session: Session, user: User, ttlSeconds: number, options: { contact?: boolean } = {}): Promise<string> {
+  async signId(session: SessionClaimsSource, user: IdTokenUser, ttlSeconds: number, options: { contact?: boolean } = {}): Promise<string> {
     const contact = options.contact ?? true;
     const key = await this.keys.current();
     const iat = Math.floor(this.clock.now().getTime() / 1000);
@@ -68,7 +80,7 @@ export class JwtService {
     const claims = {
       iss: this.issuer(),
       sub: user.id,
-      aud: session.app.id,
+      aud: session.appId,
       iat,
       exp: iat + ttlSeconds,
       auth_time: Math.floor(session.authTime.getTime() / 1000),

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { IncomingMessage } from 'node:http';
 import type { AppSettings } from '../../config/app-settings';
 import { ApiKey, App } from '../../db/entities';
+import type { AppRecord } from '../../db/fast';
 import { isUuid } from '../../identity/apps';
 import type { Services } from '../../services';
 import type { RequestInfo } from '../http-util';
@@ -9,7 +10,8 @@ import { OAuthError, type Params } from './protocol';
 
 /** The OAuth client of a request: always an app (client_id = app id, the `aud` of its tokens). */
 export interface OAuthClient {
-  app: App;
+  /** The key cache's plain record (confidential) or the app entity (public): only its id and settings are used. */
+  app: AppRecord;
   settings: AppSettings;
   /** Authenticated with one of the app's secret keys: may do what a secret key may. */
   confidential: boolean;
