@@ -1,5 +1,6 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { App, SecurityEvent } from '../db/entities';
+import { appSettingsRows } from '../db/lifecycle';
 import type { HotSecurityEvent } from '../db/fast';
 import { insertSecurityEvent, type SecurityEventRow } from '../db/security-events';
 import { inTransaction } from '../db/transaction';
@@ -146,7 +147,7 @@ export class SecurityEvents {
    * delete per distinct retention. Returns how many went. Run by the gateway's timer.
    */
   async purge(em: EntityManager): Promise<number> {
-    const apps = await em.getConnection().execute<{ id: string; settings: unknown }[]>('select id, settings from app', [], 'all');
+    const apps = await appSettingsRows(em);
     const byDays = new Map<number, string[]>();
     for (const app of apps) {
       const settings = readAppSettings(typeof app.settings === 'string' ? JSON.parse(app.settings) : app.settings);

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { ContactChange, OtpChallenge, SingleUseToken, User, type ContactKind } from '../../db/entities';
+import { deleteHandedOverMessagesTo } from '../../db/lifecycle';
 import type { Courier } from '../../delivery';
 import { AppError, badInput } from '../../errors';
 import type { Logger } from '../../logger';
@@ -209,12 +210,7 @@ export class ContactChangeService {
     // Only messages already handed over (or given up): one still waiting may be the notice to
     // the old address, which matters most when the change is not the owner's.
     const addresses = [...new Set([old.key, old.address].map((a) => a.toLowerCase()))];
-    await em.getConnection().execute(
-      `delete from outbox_message where app_id = ? and channel <> 'WEBHOOK' and status in ('delivered', 'failed') and lower("to") in (${addresses.map(() => '?').join(', ')})`,
-      [tenant.app.id, ...addresses],
-      'run',
-      em.getTransactionContext(),
-    );
+    await deleteHandedOverMessagesTo(em, tenant.app.id, addresses);
   }
 
   private async assertFree(em: EntityManager, tenant: Tenant, target: CodeTarget): Promise<void> {
