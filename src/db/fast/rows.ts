@@ -36,22 +36,6 @@ export interface RefreshRecord {
   userSuspended: boolean;
 }
 
-export interface SessionRecord {
-  id: string;
-  appId: string;
-  userId: string;
-  scope: string;
-  authTime: Date;
-  registrationRequired: boolean;
-  createdAt: Date;
-  expiresAt: Date;
-  lastUsedAt?: Date | null;
-  revokedAt: Date | null;
-  revokedReason: string | null;
-  ip: string | null;
-  userAgent: string | null;
-}
-
 export interface NewSession {
   id: string;
   appId: string;
@@ -65,6 +49,12 @@ export interface NewSession {
   lastUsedAt?: Date | null;
   ip: string | null;
   userAgent: string | null;
+}
+
+/** A session as stored: what was inserted, and whether and why it was revoked. */
+export interface SessionRecord extends NewSession {
+  revokedAt: Date | null;
+  revokedReason: string | null;
 }
 
 export interface NewRefreshToken {

@@ -1,18 +1,18 @@
-import type { EntityManager } from '@mikro-orm/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../../errors';
 import { TokenInspection } from '../../identity/token-inspection';
 import type { Services } from '../../services';
-import { BodyTooLarge, PUBLIC_CORS, sendJson, type RequestInfo } from '../http-util';
+import { BodyTooLarge, PUBLIC_CORS, sendJson } from '../http-util';
 import type { RouteHandler } from '../http';
+import type { OAuthCall } from './call';
 import { introspectEndpoint } from './introspect';
 import { serverMetadata } from './metadata';
-import { fromAppError, OAuthError, readParams, sendOAuthError, type Params } from './protocol';
+import { fromAppError, OAuthError, readParams, sendOAuthError } from './protocol';
 import { revokeEndpoint } from './revoke';
 import { tokenEndpoint } from './token';
 import { userinfoEndpoint } from './userinfo';
 
-type Endpoint = (em: EntityManager, req: IncomingMessage, res: ServerResponse, info: RequestInfo, params: Params) => Promise<void>;
+type Endpoint = (call: OAuthCall) => Promise<void>;
 
 /**
  * The OAuth 2.0 endpoints of SPEC §4.11 and the two discovery documents, as routes for the
@@ -25,7 +25,7 @@ export function oauthRoutes(services: Services): Record<string, RouteHandler> {
   const route = (endpoint: Endpoint): RouteHandler => async (req, res, info) => {
     try {
       const params = req.method === 'POST' ? await readParams(req, services.config.bodyLimitBytes) : new Map<string, string>();
-      await endpoint(services.orm.em.fork(), req, res, info, params);
+      await endpoint({ services, inspection, em: services.orm.em.fork(), req, res, info, params });
     } catch (error) {
       if (error instanceof OAuthError) return sendOAuthError(res, error);
       if (error instanceof AppError) return sendOAuthError(res, fromAppError(error));
@@ -36,14 +36,14 @@ export function oauthRoutes(services: Services): Record<string, RouteHandler> {
       sendOAuthError(res, new OAuthError('server_error', `Internal error (request id ${info.requestId})`, 500));
     }
   };
-  const userinfo = route((em, req, res, info, params) => userinfoEndpoint(services, em, req, res, info, params));
+  const userinfo = route(userinfoEndpoint);
   const metadata = (_req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, serverMetadata(services.config.publicUrl), { 'cache-control': 'public, max-age=300', ...PUBLIC_CORS });
   return {
-    'POST /oauth/token': route((em, req, res, info, params) => tokenEndpoint(services, inspection, em, req, res, info, params)),
+    'POST /oauth/token': route(tokenEndpoint),
     'GET /oauth/userinfo': userinfo,
     'POST /oauth/userinfo': userinfo,
-    'POST /oauth/revoke': route((em, req, res, info, params) => revokeEndpoint(services, inspection, em, req, res, info, params)),
-    'POST /oauth/introspect': route((em, req, res, info, params) => introspectEndpoint(services, inspection, em, req, res, info, params)),
+    'POST /oauth/revoke': route(revokeEndpoint),
+    'POST /oauth/introspect': route(introspectEndpoint),
     'GET /.well-known/openid-configuration': metadata,
     'GET /.well-known/oauth-authorization-server': metadata,
   };

@@ -1,11 +1,7 @@
-import type { EntityManager } from '@mikro-orm/core';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TokenInspection } from '../../identity/token-inspection';
-import type { Services } from '../../services';
-import type { RequestInfo } from '../http-util';
 import { authenticateClient } from './clients';
+import type { OAuthCall } from './call';
 import { limitCall } from './limits';
-import { OAuthError, required, sendOAuthJson, type Params } from './protocol';
+import { OAuthError, required, sendOAuthJson } from './protocol';
 
 /**
  * `POST /oauth/introspect` (RFC 7662), for partner servers: confidential clients only (a secret
@@ -13,15 +9,7 @@ import { OAuthError, required, sendOAuthJson, type Params } from './protocol';
  * gateway would accept right now; inactive, unknown and other apps' tokens all answer just
  * `{ "active": false }`. Counts against its own `introspect` budget.
  */
-export async function introspectEndpoint(
-  services: Services,
-  inspection: TokenInspection,
-  em: EntityManager,
-  req: IncomingMessage,
-  res: ServerResponse,
-  info: RequestInfo,
-  params: Params,
-): Promise<void> {
+export async function introspectEndpoint({ services, inspection, em, req, res, info, params }: OAuthCall): Promise<void> {
   const client = await authenticateClient(em, services, req, params, info);
   if (!client.confidential) {
     throw new OAuthError('invalid_client', 'introspection needs client authentication with a secret key (client_secret)', 401);

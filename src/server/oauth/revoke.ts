@@ -1,11 +1,7 @@
-import type { EntityManager } from '@mikro-orm/core';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TokenInspection } from '../../identity/token-inspection';
-import type { Services } from '../../services';
-import type { RequestInfo } from '../http-util';
 import { authenticateClient } from './clients';
+import type { OAuthCall } from './call';
 import { limitCall } from './limits';
-import { NO_STORE, required, type Params } from './protocol';
+import { NO_STORE, required } from './protocol';
 
 /**
  * `POST /oauth/revoke` (RFC 7009): `token` (a refresh or an access token; `token_type_hint` is
@@ -14,15 +10,7 @@ import { NO_STORE, required, type Params } from './protocol';
  * expired or another app's token answers 200 as well (RFC 7009 §2.2), so the endpoint tells
  * nothing about tokens it did not issue to this client. Counts against the `logout` budget.
  */
-export async function revokeEndpoint(
-  services: Services,
-  inspection: TokenInspection,
-  em: EntityManager,
-  req: IncomingMessage,
-  res: ServerResponse,
-  info: RequestInfo,
-  params: Params,
-): Promise<void> {
+export async function revokeEndpoint({ services, inspection, em, req, res, info, params }: OAuthCall): Promise<void> {
   const client = await authenticateClient(em, services, req, params, info);
   await limitCall(services, client, 'logout', info.ip);
   const token = required(params, 'token');

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { AppError } from '../../errors';
 import type { LoginInputData } from '../../identity/login';
 import type { AuthResult } from '../../identity/sessions';
@@ -7,6 +7,7 @@ import type { TokenInspection } from '../../identity/token-inspection';
 import type { Services } from '../../services';
 import type { RequestInfo } from '../http-util';
 import { authenticateClient, type OAuthClient } from './clients';
+import type { OAuthCall } from './call';
 import { limitCall } from './limits';
 import { describeSafely, OAuthError, required, sendOAuthJson, type Params } from './protocol';
 
@@ -18,15 +19,7 @@ export const GRANT_TYPES = ['password', 'refresh_token'] as const;
  * `login` and `refresh` mutations — one lockout, one rotation, one reuse detection — and
  * counted against the same per-IP budgets (`login`, `refresh`).
  */
-export async function tokenEndpoint(
-  services: Services,
-  inspection: TokenInspection,
-  em: EntityManager,
-  req: IncomingMessage,
-  res: ServerResponse,
-  info: RequestInfo,
-  params: Params,
-): Promise<void> {
+export async function tokenEndpoint({ services, inspection, em, req, res, info, params }: OAuthCall): Promise<void> {
   const grantType = required(params, 'grant_type');
   const client = await authenticateClient(em, services, req, params, info);
   let result: AuthResult;

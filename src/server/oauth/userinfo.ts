@@ -1,9 +1,7 @@
-import type { EntityManager } from '@mikro-orm/core';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { User } from '../../db/entities';
 import { TokenInspection } from '../../identity/token-inspection';
-import type { Services } from '../../services';
-import type { RequestInfo } from '../http-util';
+import type { OAuthCall } from './call';
 import { limitCall } from './limits';
 import { OAuthError, sendOAuthJson, type Params } from './protocol';
 
@@ -17,7 +15,7 @@ const REALM = 'realm="gatehouse"';
  * The token comes in `Authorization: Bearer` or, on POST, as the form parameter
  * `access_token` (RFC 6750 §2.1–2.2), not both. Counts against the `me` budget.
  */
-export async function userinfoEndpoint(services: Services, em: EntityManager, req: IncomingMessage, res: ServerResponse, info: RequestInfo, params: Params): Promise<void> {
+export async function userinfoEndpoint({ services, em, req, info, res, params }: OAuthCall): Promise<void> {
   const token = bearerToken(req, params);
   const caller = TokenInspection.isAccessTokenJwt(token) ? await services.sessions.authenticateBearer(em, token) : null;
   if (caller?.kind !== 'bearer') {
