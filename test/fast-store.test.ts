@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAppSettings } from '../src/config/app-settings';
-import { ApiKey, OtpChallenge, RefreshToken, Session, SingleUseToken, User, type App } from '../src/db/entities';
-import { HotStore, type OtpFields } from '../src/db/fast';
+import { ApiKey, OtpChallenge, OutboxMessage, RefreshToken, Session, SingleUseToken, User, type App } from '../src/db/entities';
+import { HotStore, type NewOutboxMessage, type OtpFields } from '../src/db/fast';
 import { migrate, openOrm } from '../src/db/orm';
 import { AppService } from '../src/identity/apps';
 import { systemClock } from '../src/identity/clock';
@@ -278,6 +278,96 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       expect(await store.deleteOtp(fork(), id, 'h2')).toBe(false);
       expect(await store.deleteOtp(fork(), id, 'h3')).toBe(true);
       expect(await fork().findOne(OtpChallenge, { id })).toBeNull();
+    });
+
+    const message = (carrierId: string, to: string, at = new Date()): NewOutboxMessage => ({
+      id: newId(),
+      appId: tenant.app.id,
+      channel: 'EMAIL',
+      to,
+      template: 'otp',
+      subject: 'Your code',
+      body: 'code 123456',
+      fromName: 'Fast',
+      createdAt: at,
+      nextAttemptAt: at,
+      carrierId,
+      expiresAt: later(600_000, at),
+    });
+    const messagesTo = (to: string) => fork().find(OutboxMessage, { to });
+
+    it('writes a code and its message in one commit; a replacement inside the cooldown writes neither; an unknown account gets no message', async () => {
+      const destination = `plan-${unique()}@example.com`;
+      const issuedAt = new Date(Date.now() - 1000);
+      const id = newId();
+      const first = { existingId: null, cooldownEdge: new Date(0), id, appId: tenant.app.id, destination, fields: fields('p1', issuedAt), message: message(id, destination, issuedAt) };
+      expect(await store.writeOtp(fork(), first)).toBe(true);
+      expect((await store.otpChallengeById(fork(), id))!.codeHash).toBe('p1');
+      const queued = await messagesTo(destination);
+      expect(queued.map((m) => [m.id, m.carrierId, m.status, m.attempts, m.body, m.app.id])).toEqual([[first.message.id, id, 'pending', 0, 'code 123456', tenant.app.id]]);
+      expect(queued[0].expiresAt!.getTime()).toBe(first.message.expiresAt!.getTime());
+
+      // A second first code for the destination: the unique index refuses it, and its message is not left behind.
+      const racing = { ...first, id: newId(), message: message(id, destination) };
+      await expect(store.writeOtp(fork(), racing)).rejects.toBeInstanceOf(UniqueConstraintViolationException);
+      // Re-issued after the cooldown edge: not replaced, no message.
+      const early = { ...first, existingId: id, cooldownEdge: new Date(issuedAt.getTime() - 1), fields: fields('p2'), message: message(id, destination) };
+      expect(await store.writeOtp(fork(), early)).toBe(false);
+      expect((await store.otpChallengeById(fork(), id))!.codeHash).toBe('p1');
+      expect(await messagesTo(destination)).toHaveLength(1);
+
+      // An unknown account (no message): the code row is written, the outbox is not.
+      expect(await store.writeOtp(fork(), { ...first, existingId: id, cooldownEdge: new Date(), fields: fields('p3'), message: null })).toBe(true);
+      expect((await store.otpChallengeById(fork(), id))!.codeHash).toBe('p3');
+      expect(await messagesTo(destination)).toHaveLength(1);
+    });
+
+    it('joins the caller’s transaction: the code and its message roll back with it', async () => {
+      const destination = `plan-rb-${unique()}@example.com`;
+      const id = newId();
+      const em = fork();
+      await expect(
+        em.transactional(async (trx) => {
+          expect(await store.writeOtp(trx, { existingId: null, cooldownEdge: new Date(0), id, appId: tenant.app.id, destination, fields: fields('r1'), message: message(id, destination) })).toBe(true);
+          expect(await store.otpChallengeById(trx, id)).toBeDefined();
+          throw new Error('the request failed after the code');
+        }),
+      ).rejects.toThrow('the request failed after the code');
+      expect(await store.otpChallengeById(fork(), id)).toBeUndefined();
+      expect(await messagesTo(destination)).toHaveLength(0);
+    });
+
+    it('hands the worker what is due, lets exactly one claim win, and records the delivery only under that claim', async () => {
+      const to = `due-${unique()}@example.com`;
+      const now = new Date();
+      const due = message(newId(), to, later(-5000, now));
+      const notYet = { ...message(newId(), to, now), nextAttemptAt: later(60_000, now) };
+      await store.insertOutbox(fork(), due);
+      await store.insertOutbox(fork(), notYet);
+
+      const read = (await store.dueOutbox(fork(), now, 1000)).filter((m) => m.to === to);
+      expect(read.map((m) => m.id)).toEqual([due.id]);
+      expect(read[0]).toMatchObject({ appId: tenant.app.id, channel: 'EMAIL', template: 'otp', subject: 'Your code', body: 'code 123456', fromName: 'Fast', status: 'pending', attempts: 0, carrierId: due.carrierId });
+      expect(read[0].expiresAt!.getTime()).toBe(due.expiresAt!.getTime());
+
+      const lease = later(60_000, now);
+      const claims = await Promise.all([1, 2, 3].map(() => store.claimOutbox(fork(), read[0], lease)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      // Sending under a live lease is not due; past its lease it is again.
+      expect((await store.dueOutbox(fork(), now, 1000)).some((m) => m.id === due.id)).toBe(false);
+      const again = (await store.dueOutbox(fork(), later(1, lease), 1000)).find((m) => m.id === due.id);
+      expect(again).toMatchObject({ status: 'sending', attempts: 1 });
+
+      // A stale claim (attempts 2) records nothing; the live one (attempts 1) does, and empties the body.
+      expect(await store.markOutboxDelivered(fork(), { id: due.id, status: 'sending', attempts: 2 }, now, 'smtp', false)).toBe(false);
+      expect(await store.markOutboxDelivered(fork(), { id: due.id, status: 'sending', attempts: 1 }, now, 'smtp', false)).toBe(true);
+      const row = await fork().findOneOrFail(OutboxMessage, { id: due.id });
+      expect([row.status, row.via, row.body, row.lockedUntil, row.deliveredAt!.getTime()]).toEqual(['delivered', 'smtp', '', null, now.getTime()]);
+
+      // The development outbox keeps the text.
+      await store.claimOutbox(fork(), { id: notYet.id, status: 'pending', attempts: 0 }, lease);
+      expect(await store.markOutboxDelivered(fork(), { id: notYet.id, status: 'sending', attempts: 1 }, now, 'outbox', true)).toBe(true);
+      expect((await fork().findOneOrFail(OutboxMessage, { id: notYet.id })).body).toBe('code 123456');
     });
   });
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { OtpChallenge, SingleUseToken, type OutboxMessage } from '../db/entities';
+import { OtpChallenge, SingleUseToken } from '../db/entities';
+import type { OutboxRecord } from '../db/fast';
 import type { TemplateName } from './templates';
 
 /**
@@ -10,7 +11,9 @@ import type { TemplateName } from './templates';
  *   customer can ask for a new code at once (a consumed code has no resend cooldown).
  * - `password-reset`: its token is used up, so the link can never work.
  */
-const KILL: Record<TemplateName, (em: EntityManager, message: OutboxMessage, now: Date) => Promise<number>> = {
+type Carrier = Pick<OutboxRecord, 'template' | 'carrierId' | 'createdAt'>;
+
+const KILL: Record<TemplateName, (em: EntityManager, message: Carrier, now: Date) => Promise<number>> = {
   otp: (em, message, now) =>
     em.nativeUpdate(OtpChallenge, { id: message.carrierId!, consumedAt: null, createdAt: { $lte: message.createdAt } }, { consumedAt: now }),
   'password-reset': (em, message, now) => em.nativeUpdate(SingleUseToken, { id: message.carrierId!, usedAt: null }, { usedAt: now }),
@@ -18,7 +21,7 @@ const KILL: Record<TemplateName, (em: EntityManager, message: OutboxMessage, now
   'contact-change-notice': async () => 0,
 };
 
-export async function killCarrier(em: EntityManager, message: OutboxMessage, now: Date): Promise<void> {
+export async function killCarrier(em: EntityManager, message: Carrier, now: Date): Promise<void> {
   const kill = KILL[message.template as TemplateName];
   if (kill && message.carrierId) await kill(em, message, now);
 }

@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { AppSettings } from '../config/app-settings';
-import { App, OutboxMessage } from '../db/entities';
+import { App } from '../db/entities';
+import { HotStore, type NewOutboxMessage } from '../db/fast';
 import { afterCommit } from '../db/transaction';
 import { AppError } from '../errors';
 import type { AppService } from '../identity/apps';
@@ -36,8 +37,6 @@ export interface SendResult {
 }
 
 const LABEL: Record<DeliveryChannelName, string> = { EMAIL: 'email', SMS: 'SMS' };
-/** No message has this id. */
-const NO_MESSAGE = '00000000-0000-0000-0000-000000000000';
 
 /**
  * The courier (SPEC §6; Kratos's courier is the model). `send` renders the app's template and
@@ -83,17 +82,27 @@ export class Courier {
    * process is woken as soon as that row is committed.
    */
   async send(em: EntityManager, request: SendRequest): Promise<SendResult> {
-    const transport = this.transports[request.channel];
-    if (!transport) {
+    const message = await this.compose(em, request);
+    await HotStore.of(em).insertOutbox(em, message);
+    this.wakeAfterCommit(em);
+    return { channel: request.channel, via: this.transports[request.channel]!.name, messageId: message.id };
+  }
+
+  /**
+   * The outbox row send() would write, rendered but not written: for a caller that writes it in
+   * one prepared plan with what it carries (a one-time code: HotStore.writeOtp), then calls
+   * wakeAfterCommit. Refuses at once when no adapter can take the channel (DELIVERY_FAILED).
+   */
+  async compose(em: EntityManager, request: SendRequest): Promise<NewOutboxMessage> {
+    if (!this.transports[request.channel]) {
       throw new AppError('DELIVERY_FAILED', `Sending by ${LABEL[request.channel]} is not available on this server`);
     }
     const settings = request.settings ?? this.apps.settingsOf(await em.findOneOrFail(App, { id: request.appId }));
     const rendered = renderTemplate(request.template, request.channel, request.vars, settings);
     const now = this.clock.now();
-    const id = newId();
-    await em.insert(OutboxMessage, {
-      id,
-      app: request.appId,
+    return {
+      id: newId(),
+      appId: request.appId,
       channel: request.channel,
       to: request.to.slice(0, 254),
       template: request.template,
@@ -101,20 +110,17 @@ export class Courier {
       body: rendered.body,
       fromName: settings.brandName,
       createdAt: now,
-      status: 'pending',
-      attempts: 0,
       nextAttemptAt: now,
       carrierId: request.carrierId ?? null,
       expiresAt: request.expiresAt ?? null,
-    });
-    // After the commit, and after this turn of the event loop: the answer goes out before the worker's queries.
-    afterCommit(em, () => this.worker.wakeSoon());
-    return { channel: request.channel, via: transport.name, messageId: id };
+    };
   }
 
   /**
-   * Wakes the worker once `em`'s transaction has committed (at once without one): for rows a
-   * module writes to the outbox itself, already rendered — webhook deliveries (identity/lifecycle/webhooks.ts).
+   * Wakes the worker once `em`'s transaction has committed (at once without one): after send(),
+   * a composed message written with its code, or rows a module writes to the outbox itself —
+   * webhook deliveries (identity/lifecycle/webhooks.ts). After this turn of the event loop: the
+   * answer goes out before the worker's queries.
    */
   wakeAfterCommit(em: EntityManager): void {
     afterCommit(em, () => this.worker.wakeSoon());
@@ -123,14 +129,6 @@ export class Courier {
   /** Whether this gateway can deliver by `channel` (a WEBHOOK transport is always there in a gateway). */
   canDeliver(channel: OutboxChannel): boolean {
     return Boolean(this.transports[channel]);
-  }
-
-  /**
-   * What send() costs in the database, writing nothing: for an answer that must take as long
-   * as one that queued a message (a code asked for an unknown account, SPEC §6).
-   */
-  async decoy(em: EntityManager): Promise<void> {
-    await em.nativeUpdate(OutboxMessage, { id: NO_MESSAGE }, { attempts: 0 });
   }
 
   /** Starts delivering (createGateway; the CLI never does). */

@@ -1,5 +1,6 @@
-import type { MikroORM } from '@mikro-orm/core';
-import { OutboxMessage, type OutboxStatus } from '../db/entities';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import { OutboxMessage } from '../db/entities';
+import { HotStore, type OutboxClaim, type OutboxRecord } from '../db/fast';
 import { inTransaction } from '../db/transaction';
 import type { Clock } from '../identity/clock';
 import type { Logger } from '../logger';
@@ -19,13 +20,6 @@ export interface WorkerOptions {
   batchSize?: number;
   /** A claim's lease: a message still `sending` past it (its worker died) is taken again. */
   leaseMs?: number;
-}
-
-/** The state a worker claimed a message in; its outcome is written only while the row is still in it. */
-interface Claim {
-  id: string;
-  status: OutboxStatus;
-  attempts: number;
 }
 
 export interface WorkerEvents {
@@ -65,6 +59,13 @@ export class OutboxWorker {
   private again = false;
   /** A wake is scheduled for the next turn of the event loop (wakeSoon). */
   private soon = false;
+  /**
+   * The pass, the claim and the delivered mark — what every message costs — are prepared
+   * statements (db/fast) run with this EntityManager, never in a transaction; the rare outcomes
+   * (a retry, a failure that kills its code) stay on the ORM.
+   */
+  private readonly em: EntityManager;
+  private readonly store: HotStore;
 
   constructor(
     private readonly transports: Partial<Record<OutboxChannel, Transport>>,
@@ -76,6 +77,8 @@ export class OutboxWorker {
   ) {
     this.batchSize = options.batchSize ?? 20;
     this.leaseMs = options.leaseMs ?? 60_000;
+    this.em = orm.em.fork();
+    this.store = HotStore.of(this.em);
   }
 
   start(): void {
@@ -158,30 +161,19 @@ export class OutboxWorker {
 
   /** One pass: claim and deliver what is due; answers how many messages were due. */
   private async pass(): Promise<number> {
-    const now = this.clock.now();
-    const due = await this.orm.em.fork().find(
-      OutboxMessage,
-      { $or: [{ status: 'pending', nextAttemptAt: { $lte: now } }, { status: 'sending', lockedUntil: { $lte: now } }] },
-      { orderBy: { nextAttemptAt: 'asc' }, limit: this.batchSize },
-    );
+    const due = await this.store.dueOutbox(this.em, this.clock.now(), this.batchSize);
     await Promise.all(due.map((message) => this.attempt(message)));
     return due.length;
   }
 
-  private async attempt(message: OutboxMessage): Promise<void> {
-    const em = this.orm.em.fork();
+  private async attempt(message: OutboxRecord): Promise<void> {
     const now = this.clock.now();
     const attempt = message.attempts + 1;
     try {
-      const claimed = await em.nativeUpdate(
-        OutboxMessage,
-        { id: message.id, status: message.status, attempts: message.attempts },
-        { status: 'sending', attempts: attempt, lockedUntil: new Date(now.getTime() + this.leaseMs) },
-      );
-      if (claimed !== 1) return; // another worker took it
+      if (!(await this.store.claimOutbox(this.em, message, new Date(now.getTime() + this.leaseMs)))) return; // another worker took it
       // Our claim: outcomes are recorded only while it is still ours.
-      const mine: Claim = { id: message.id, status: 'sending', attempts: attempt };
-      const meta = { messageId: message.id, appId: message.app.id, channel: message.channel, template: message.template, attempt };
+      const mine: OutboxClaim = { id: message.id, status: 'sending', attempts: attempt };
+      const meta = { messageId: message.id, appId: message.appId, channel: message.channel, template: message.template, attempt };
 
       if (message.expiresAt && message.expiresAt <= now) {
         return await this.fail(message, mine, 'expired before it could be sent', meta);
@@ -192,7 +184,7 @@ export class OutboxWorker {
       }
       try {
         await transport.deliver({
-          appId: message.app.id,
+          appId: message.appId,
           channel: message.channel,
           to: message.to,
           template: message.template,
@@ -203,15 +195,8 @@ export class OutboxWorker {
       } catch (error) {
         return await this.retryOrFail(message, mine, describe(error), { ...meta, via: transport.name });
       }
-      await em.nativeUpdate(OutboxMessage, mine, {
-        status: 'delivered',
-        deliveredAt: this.clock.now(),
-        via: transport.name,
-        lockedUntil: null,
-        lastError: null,
-        // A provider has it now: the code or link need not stay in the database.
-        ...(transport.keepsBody ? {} : { body: '' }),
-      });
+      // A provider has it now: the code or link need not stay in the database (the development outbox keeps it to be read).
+      await this.store.markOutboxDelivered(this.em, mine, this.clock.now(), transport.name, transport.keepsBody === true);
       this.logger.info({ ...meta, via: transport.name }, 'message delivered');
       this.events.delivered(message.channel);
     } catch (error) {
@@ -220,7 +205,7 @@ export class OutboxWorker {
     }
   }
 
-  private async retryOrFail(message: OutboxMessage, mine: Claim, reason: string, meta: object): Promise<void> {
+  private async retryOrFail(message: OutboxRecord, mine: OutboxClaim, reason: string, meta: object): Promise<void> {
     const attempt = message.attempts + 1;
     if (attempt >= (this.options.channelMaxAttempts?.[message.channel] ?? this.options.maxAttempts)) return this.fail(message, mine, reason, meta);
     const next = new Date(this.clock.now().getTime() + retryDelayMs(attempt));
@@ -230,7 +215,7 @@ export class OutboxWorker {
   }
 
   /** Marks the message failed and kills the code or token it carried, in one commit. */
-  private async fail(message: OutboxMessage, mine: Claim, reason: string, meta: object): Promise<void> {
+  private async fail(message: OutboxRecord, mine: OutboxClaim, reason: string, meta: object): Promise<void> {
     const em = this.orm.em.fork();
     const now = this.clock.now();
     await inTransaction(em, async () => {

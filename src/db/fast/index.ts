@@ -1,6 +1,6 @@
 import { DriverException, type EntityManager } from '@mikro-orm/core';
 import type { ApiKeyKind, SingleUseTokenPurpose } from '../entities';
-import { PostgresExecutor, SqliteExecutor, get, run, type Executor, type Plan } from './executors';
+import { PostgresExecutor, SqliteExecutor, all, get, run, type Executor, type Plan } from './executors';
 import {
   entityColumns,
   nullableDate,
@@ -11,8 +11,12 @@ import {
   type Decoder,
   type KeyRecord,
   type NewRefreshToken,
+  type NewOutboxMessage,
   type NewSession,
   type OtpFields,
+  type OtpWrite,
+  type OutboxClaim,
+  type OutboxRecord,
   type OtpRecord,
   type RefreshRecord,
   type Row,
@@ -96,6 +100,7 @@ export class HotStore {
       user: entityColumns(meta.find('User')!, 'u'),
       session: entityColumns(meta.find('Session')!, 's'),
       otp: entityColumns(meta.find('OtpChallenge')!, 'o'),
+      outbox: entityColumns(meta.find('OutboxMessage')!, 'm'),
     };
     const texts = statementTexts(this.columns);
     const driver = em.getDriver();
@@ -282,6 +287,27 @@ export class HotStore {
     return this.changedOne(em, run('otpReplace', fields.channel, fields.purpose, fields.userId, fields.codeHash, fields.createdAt, fields.expiresAt, id, cooldownEdge));
   }
 
+  /**
+   * A code and its message in one commit (joining `em`'s transaction when it has one): the
+   * destination's row replaced in place (unless another request re-issued it after
+   * `cooldownEdge`: false, nothing written) or its first row inserted (a concurrent first code
+   * fails with UniqueConstraintViolationException), then the message queued — or, for an
+   * unknown account, the decoy statement in its place, so both answers cost the same.
+   */
+  writeOtp(em: EntityManager, write: OtpWrite): Promise<boolean> {
+    const { fields: f, message } = write;
+    return this.atomic(em, (function* () {
+      if (write.existingId) {
+        const replaced = (yield run('otpReplace', f.channel, f.purpose, f.userId, f.codeHash, f.createdAt, f.expiresAt, write.existingId, write.cooldownEdge)) as number;
+        if (replaced !== 1) return false;
+      } else {
+        yield run('otpInsert', write.id, write.appId, write.destination, f.channel, f.purpose, f.userId, f.codeHash, f.createdAt, f.expiresAt);
+      }
+      yield message ? outboxInsert(message) : run('outboxDecoy', NO_MESSAGE);
+      return true;
+    })());
+  }
+
   /** Counts one try of this very code (same hash, unconsumed) while under the cap; false when none is left or the code changed. */
   countOtpTry(em: EntityManager, id: string, codeHash: string, maxAttempts: number): Promise<boolean> {
     return this.changedOne(em, run('otpCountTry', id, codeHash, maxAttempts));
@@ -295,6 +321,41 @@ export class HotStore {
   /** Deletes a code that could not be delivered (only if it is still that code). */
   deleteOtp(em: EntityManager, id: string, codeHash: string): Promise<boolean> {
     return this.changedOne(em, run('otpDelete', id, codeHash));
+  }
+
+  // --- the courier's outbox ------------------------------------------------------------------
+
+  /** Queues a message (in `em`'s transaction when it has one: it commits or rolls back with it). */
+  insertOutbox(em: EntityManager, message: NewOutboxMessage): Promise<void> {
+    return this.one(em, (function* () {
+      yield outboxInsert(message);
+    })());
+  }
+
+  /** What insertOutbox costs, writing nothing (a code for an unknown account is not sent, in the same time). */
+  outboxDecoy(em: EntityManager): Promise<void> {
+    return this.one(em, (function* () {
+      yield run('outboxDecoy', NO_MESSAGE);
+    })());
+  }
+
+  /** The worker's pass: up to `limit` messages due at `now` (pending, or sending past their lease), the longest-waiting first. */
+  dueOutbox(em: EntityManager, now: Date, limit: number): Promise<OutboxRecord[]> {
+    const self = this;
+    return this.one(em, (function* () {
+      const rows = (yield all('outboxDue', now, now, limit)) as Row[];
+      return rows.map((row) => self.columns.outbox.read(row, self.decode) as unknown as OutboxRecord);
+    })());
+  }
+
+  /** Claims a message in the state it was read in (`attempts` goes up with every claim); true when this call won it. */
+  claimOutbox(em: EntityManager, read: OutboxClaim, lockedUntil: Date): Promise<boolean> {
+    return this.changedOne(em, run('outboxClaim', read.attempts + 1, lockedUntil, read.id, read.status, read.attempts));
+  }
+
+  /** Records a delivery while `claim` is still the row's state; `keepBody` false empties the body (the code leaves the database). */
+  markOutboxDelivered(em: EntityManager, claim: OutboxClaim, at: Date, via: string, keepBody: boolean): Promise<boolean> {
+    return this.changedOne(em, run('outboxDelivered', at, via, keepBody ? null : '', claim.id, claim.attempts));
   }
 
   // --- security events ------------------------------------------------------------------------
@@ -365,6 +426,13 @@ export class HotStore {
       return ((yield op) as number) === 1;
     })());
   }
+}
+
+/** No message has this id: the decoy's update matches no row. */
+const NO_MESSAGE = '00000000-0000-0000-0000-000000000000';
+
+function outboxInsert(m: NewOutboxMessage): ReturnType<typeof run> {
+  return run('outboxInsert', m.id, m.appId, m.channel, m.to, m.template, m.subject, m.body, m.fromName, m.createdAt, m.nextAttemptAt, m.carrierId, m.expiresAt);
 }
 
 interface KnexClientInfo {

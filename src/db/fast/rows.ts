@@ -1,5 +1,5 @@
 import type { EntityMetadata } from '@mikro-orm/core';
-import type { ApiKeyKind, App, OtpChallenge, PhoneNumberEntry, SingleUseTokenPurpose, User } from '../entities';
+import type { ApiKeyKind, App, OtpChallenge, OutboxMessage, PhoneNumberEntry, SingleUseTokenPurpose, User } from '../entities';
 
 /**
  * What the prepared path returns: plain objects with the entities' property names and
@@ -87,6 +87,44 @@ export interface OtpFields {
   codeHash: string;
   createdAt: Date;
   expiresAt: Date;
+}
+
+/** A code's write (challenges.ts write): the row replaced in place or a destination's first, and its message or the decoy. */
+export interface OtpWrite {
+  /** The destination's row to replace, unless re-issued after `cooldownEdge` (null: insert `id`). */
+  existingId: string | null;
+  cooldownEdge: Date;
+  id: string;
+  appId: string;
+  destination: string;
+  fields: OtpFields;
+  /** The code's message; null: nothing is sent (an unknown account), the decoy statement runs instead. */
+  message: NewOutboxMessage | null;
+}
+
+/** An outbox row as the courier queues it (pending, no attempt yet). */
+export interface NewOutboxMessage {
+  id: string;
+  appId: string;
+  channel: OutboxMessage['channel'];
+  to: string;
+  template: string;
+  subject: string | null;
+  body: string;
+  fromName: string;
+  createdAt: Date;
+  nextAttemptAt: Date;
+  carrierId: string | null;
+  expiresAt: Date | null;
+}
+
+export type OutboxRecord = Omit<OutboxMessage, 'app'> & { appId: string };
+
+/** The state a worker claimed a message in; its outcome is written only while the row is still in it. */
+export interface OutboxClaim {
+  id: string;
+  status: OutboxMessage['status'];
+  attempts: number;
 }
 
 export interface SingleUseRecord {

@@ -7,6 +7,7 @@ export interface StatementColumns {
   user: EntityColumns; // alias u
   session: EntityColumns; // alias s
   otp: EntityColumns; // alias o
+  outbox: EntityColumns; // alias m
 }
 
 /**
@@ -77,6 +78,23 @@ export function statementTexts(c: StatementColumns) {
     otpCountTry: 'update otp_challenge set attempts = attempts + 1 where id = ? and code_hash = ? and consumed_at is null and attempts < ?',
     otpConsume: 'update otp_challenge set consumed_at = ? where id = ? and code_hash = ? and consumed_at is null',
     otpDelete: 'delete from otp_challenge where id = ? and code_hash = ?',
+
+    // --- the courier's outbox (delivery/courier.ts send, delivery/worker.ts) ---------------------
+    outboxInsert:
+      'insert into outbox_message (id, app_id, channel, "to", template, subject, body, from_name, created_at, status, attempts, next_attempt_at, ' +
+      "locked_until, delivered_at, via, last_error, carrier_id, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, null, null, null, null, ?, ?)",
+    /** What a queued message costs, matching no row: an unknown account's code (SPEC §6, not in time). */
+    outboxDecoy: 'update outbox_message set attempts = 0 where id = ?',
+    /** Due: pending whose time has come, or sending whose claim's lease ran out (the outbox_message_due_idx prefix). */
+    outboxDue:
+      `select ${c.outbox.select} from outbox_message m ` +
+      "where (m.status = 'pending' and m.next_attempt_at <= ?) or (m.status = 'sending' and m.locked_until <= ?) order by m.next_attempt_at limit ?",
+    /** A claim on the state the worker read: of several workers exactly one changes the row. */
+    outboxClaim: "update outbox_message set status = 'sending', attempts = ?, locked_until = ? where id = ? and status = ? and attempts = ?",
+    /** Delivered, while the claim is still ours; `body`: '' once a provider has it, null to keep it (the development outbox). */
+    outboxDelivered:
+      "update outbox_message set status = 'delivered', delivered_at = ?, via = ?, locked_until = null, last_error = null, body = coalesce(?, body) " +
+      "where id = ? and status = 'sending' and attempts = ?",
 
     // --- security events (identity/events.ts write: failed logins and lockouts) -----------------
     insertSecurityEvent: 'insert into security_event (id, app_id, type, user_id, ip, at, detail) values (?, ?, ?, ?, ?, ?, ?)',

@@ -1,5 +1,4 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
-import { inTransaction } from '../../db/transaction';
 import type { OtpPurpose } from '../../db/entities';
 import { HotStore, type OtpFields, type OtpRecord } from '../../db/fast';
 import type { Courier } from '../../delivery';
@@ -67,12 +66,13 @@ export class ChallengeStore {
   /**
    * A new code for `request.target`, written with its message in one commit (joining the
    * caller's transaction, if any). The code's statements are the prepared path's (db/fast), run
-   * with `em`: inside its transaction (pass that transaction's em, never an outer one).
+   * with `em`: inside its transaction (pass that transaction's em, never an outer one); outside
+   * one, the plan is its own transaction, with no ORM transaction around it.
    */
   async issue(em: EntityManager, tenant: Tenant, request: IssueRequest): Promise<IssuedCode> {
     const pending = await this.prepare(em, tenant, request);
     try {
-      return await inTransaction(em, () => this.write(em, pending));
+      return await this.write(em, pending);
     } catch (error) {
       await this.abandon(pending);
       throw error;
@@ -103,11 +103,13 @@ export class ChallengeStore {
     }
   }
 
-  /** Writes the prepared code and queues its message, with `em` (run it inside a transaction). */
+  /**
+   * Writes the prepared code and queues its message in one prepared plan (its own commit, or
+   * joining `em`'s transaction when there is one: pass that transaction's em).
+   */
   async write(em: EntityManager, pending: PendingCode): Promise<IssuedCode> {
     const { request, appId, now } = pending;
     const { target } = request;
-    const store = HotStore.of(em);
     const ttl = pending.settings.otpTtlSeconds;
     const fields: OtpFields = {
       channel: target.channel,
@@ -117,38 +119,33 @@ export class ChallengeStore {
       createdAt: now,
       expiresAt: new Date(now.getTime() + ttl * 1000),
     };
-    let id: string;
-    if (pending.existingId) {
-      // Replaces the previous code, unless another request did so within the cooldown.
-      const cooldownEdge = new Date(now.getTime() - OTP_LIMITS.resendCooldownSeconds * 1000);
-      if (!(await store.replaceOtp(em, pending.existingId, cooldownEdge, fields))) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
-      id = pending.existingId;
-    } else {
-      id = newId();
-      try {
-        await store.insertOtp(em, id, appId, target.key, fields);
-      } catch (error) {
-        // Another request created this destination's row first: it is within its cooldown.
-        if (error instanceof UniqueConstraintViolationException) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
-        throw error;
-      }
+    const id = pending.existingId ?? newId();
+    // No live code without its message, no message without its code; an unknown account gets
+    // no message, and the plan runs a decoy statement in its place (the same time, SPEC §6).
+    const message = request.deliver
+      ? await this.courier.compose(em, {
+          appId,
+          settings: pending.settings,
+          channel: target.channel,
+          to: target.address,
+          template: 'otp',
+          vars: { code: pending.code, expiresInSeconds: ttl },
+          carrierId: id,
+          expiresAt: fields.expiresAt,
+        })
+      : null;
+    // Replaces the previous code, unless another request did so within the cooldown.
+    const cooldownEdge = new Date(now.getTime() - OTP_LIMITS.resendCooldownSeconds * 1000);
+    let written: boolean;
+    try {
+      written = await HotStore.of(em).writeOtp(em, { existingId: pending.existingId, cooldownEdge, id, appId, destination: target.key, fields, message });
+    } catch (error) {
+      // Another request created this destination's row first: it is within its cooldown.
+      if (error instanceof UniqueConstraintViolationException) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
+      throw error;
     }
-    if (request.deliver) {
-      // In the same transaction: no live code without its message, no message without its code.
-      await this.courier.send(em, {
-        appId,
-        settings: pending.settings,
-        channel: target.channel,
-        to: target.address,
-        template: 'otp',
-        vars: { code: pending.code, expiresInSeconds: ttl },
-        carrierId: id,
-        expiresAt: fields.expiresAt,
-      });
-    } else {
-      // An unknown account: nothing is sent, in the time a send takes.
-      await this.courier.decoy(em);
-    }
+    if (!written) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
+    if (message) this.courier.wakeAfterCommit(em);
     return { expiresAt: fields.expiresAt, expiresIn: ttl, resendAfter: OTP_LIMITS.resendCooldownSeconds };
   }
 
