@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { migrate, openOrm } from './db/orm';
+import { SqliteCheckpointer } from './db/sqlite-checkpointer';
 import { assertDeliveryConfigured, createCourier, registerCourierMetrics } from './delivery';
 import { buildServedSchema } from './graphql/schema';
 import { AppService } from './identity/apps';
@@ -165,6 +166,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const orm = await openOrm(config);
   await migrate(orm);
   const services = createServices(config, orm, options);
+  // SQLite: WAL checkpoints on a thread of their own, not inside a request's commit.
+  const checkpointer = await SqliteCheckpointer.start(orm, config.databaseUrl, services.logger);
   const redis = services.redis;
   services.metrics = createMetrics({ redisUp: redis && (() => redis.up) }); // per gateway: tests run several in one process
   if (redis) redis.onFallback = (limit) => services.metrics?.rateLimitFallbacks.inc({ limit });
@@ -236,6 +239,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // No request is left to queue a message: deliveries in flight finish before the database closes.
       await services.courier.close();
       await stopLifecycle();
+      await checkpointer?.stop();
       await orm.close(true);
       await redis?.close();
     },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openOrm, parsePostgresUrl } from '../src/db/orm';
 import { apolloClient, run, type Client } from './helpers/client';
@@ -76,5 +77,20 @@ describe('DATABASE_URL for PostgreSQL', () => {
       await Promise.all(orms.map((orm) => orm.close(true)));
       await dropSchema(url.toString());
     }
+  });
+});
+
+describe.skipIf(TEST_DATABASE_URL)('SQLite checkpoints off the event loop (issue 13)', () => {
+  it('turns the automatic checkpoint off on the serving connection and copies the WAL into the file on its own thread', async () => {
+    const connection = gw.gateway.orm.em.getConnection();
+    expect(await connection.execute('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 0 }]);
+    const file = gw.gateway.orm.config.get('dbName')!;
+    const before = statSync(file).size;
+    // A few hundred pages of commits: with no checkpoint at all they would stay in the WAL,
+    // and the database file would not grow until the last connection closed.
+    for (let i = 0; i < 200; i++) await gw.createApp(`Checkpointed ${i}`);
+    const deadline = Date.now() + 5000;
+    while (statSync(file).size === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(statSync(file).size).toBeGreaterThan(before);
   });
 });
