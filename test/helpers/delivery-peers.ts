@@ -80,6 +80,9 @@ export async function startSmtpPeer(options: { delayMs?: number } = {}): Promise
       });
     },
   });
+  // smtp-server re-emits a client connection's errors on the server: a gateway killed mid-session
+  // (the crash tests' kill -9) resets its connection, which a mail server shrugs off, not a test failure.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = (server as unknown as { server: Server }).server.address() as AddressInfo;
   peer.url = `smtp://127.0.0.1:${port}`;
