@@ -102,12 +102,17 @@ describe(`the prepared hot path (${DIALECT})`, () => {
     expect(await store.keyWithApp(fork(), sha256(keys.secret))).toMatchObject({ keyId: keys.secretId, revoked: true });
   });
 
-  it('answers the bearer check: session state, the user’s suspended flag and the app in one row', async () => {
+  it('answers the bearer check: session state, the user’s suspended flag and the app’s id and updatedAt in one row', async () => {
     const user = await newUser();
     const { session } = await newSession(user);
     const row = await store.bearerSession(fork(), session.id);
-    expect(row).toMatchObject({ sessionId: session.id, userId: user.id, revokedAt: null, userSuspended: false, app: { id: tenant.app.id } });
+    expect(row).toMatchObject({ sessionId: session.id, userId: user.id, revokedAt: null, userSuspended: false, appId: tenant.app.id });
     expect(row!.expiresAt.getTime()).toBe(session.expiresAt.getTime());
+    expect(row!.appUpdatedAt.getTime()).toBe(tenant.app.updatedAt.getTime());
+    const app = await store.appById(fork(), tenant.app.id);
+    expect(app).toMatchObject({ id: tenant.app.id, name: tenant.app.name, settings: tenant.app.settings });
+    expect(app!.updatedAt.getTime()).toBe(tenant.app.updatedAt.getTime());
+    expect(await store.appById(fork(), newId())).toBeUndefined();
 
     expect(await store.revokeSession(fork(), session.id, new Date(), 'logout')).toBe(true);
     expect(await store.revokeSession(fork(), session.id, new Date(), 'logout')).toBe(false);

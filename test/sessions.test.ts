@@ -1,8 +1,10 @@
+import { gql } from '@apollo/client/core';
 import bcrypt from 'bcrypt';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RefreshToken, Session, User } from '../src/db/entities';
 import { HotStore } from '../src/db/fast';
+import { gatehouse } from './helpers/cli';
 import { apolloClient, run, type Client } from './helpers/client';
 import { startGateway, type TestApp, type TestGateway } from './helpers/gateway';
 import { CHANGE_PASSWORD, IMPORT_USERS, LOGIN, LOGOUT, ME, REFRESH, REGISTER, UPDATE_PROFILE } from './helpers/session-documents';
@@ -51,6 +53,20 @@ describe('tokens (SPEC §2)', () => {
     const id = await jwtVerify(auth.idToken, jwks, { issuer: gw.url, audience: app.appId, currentDate: now });
     expect(id.payload).toMatchObject({ sub: auth.user.id, email: auth.user.email, email_verified: false, given_name: 'Ada', family_name: 'Lovelace', name: 'Ada Lovelace' });
     expect(id.payload.auth_time).toEqual(expect.any(Number));
+  });
+
+  it('applies an app edit made by another process to the next bearer request (the app record is re-read when its updatedAt moves)', async () => {
+    const brand = await gw.createApp('Edited elsewhere');
+    const auth = await signUp(email(), PASSWORD, apolloClient(gw.url, { 'x-api-key': brand.publishableKey }));
+    const client = bearer(auth.accessToken);
+    const legal = gql`query MeLegal { me { id legalAccepted } }`;
+    expect((await run(client, legal)).data!.me.legalAccepted).toBe(true);
+    // The real CLI, a process of its own, on the gateway's database.
+    for (const [required, accepted] of [[true, false], [false, true]] as const) {
+      const updated = await gatehouse(gw.gateway.config.databaseUrl, 'app', 'update', brand.appId, '--settings', JSON.stringify({ requireLegalAcceptance: required }));
+      expect(updated.code).toBe(0);
+      expect((await run(client, legal)).data!.me.legalAccepted).toBe(accepted);
+    }
   });
 
   it('serves me to the bearer and lets them update their own profile', async () => {

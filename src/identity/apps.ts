@@ -45,6 +45,9 @@ export class AppService {
   /** Parsed settings by app id + updatedAt, so the hot path does not re-validate JSON per request. */
   private readonly settingsCache = new Map<string, { stamp: number; settings: AppSettings }>();
 
+  /** App records by id, each valid while the row's updatedAt is the one it was read at (appAsOf). */
+  private readonly appRecords = new Map<string, { app: AppRecord; settings: AppSettings }>();
+
   /** Seals provider client secrets in a settings patch before it is validated and stored (social sign-in). */
   secretBox?: SecretBox;
 
@@ -139,6 +142,25 @@ export class AppService {
 
   private forgetKeys(match: (cached: CachedKey) => boolean): void {
     for (const [hash, cached] of this.keyCache) if (match(cached)) this.keyCache.delete(hash);
+  }
+
+  /**
+   * The app and its parsed settings as of `updatedAt`, read in the caller's own row (the bearer
+   * check's session): remembered per app and re-read only when the app has changed since, so a
+   * bearer request maps no app row and parses no settings, and an edit from any process shows
+   * at the next request. Undefined when the app is gone.
+   */
+  async appAsOf(em: EntityManager, appId: string, updatedAt: Date): Promise<{ app: AppRecord; settings: AppSettings } | undefined> {
+    const cached = this.appRecords.get(appId);
+    if (cached && cached.app.updatedAt.getTime() === updatedAt.getTime()) return cached;
+    const app = await HotStore.of(em).appById(em, appId);
+    if (!app) return undefined;
+    // Every bearer request's `Caller.app` until the app changes: read-only, never an entity.
+    Object.freeze(app.settings);
+    const entry = { app: Object.freeze(app), settings: this.settingsOf(app) };
+    if (this.appRecords.size >= KEY_CACHE_MAX) this.appRecords.clear();
+    this.appRecords.set(appId, entry);
+    return entry;
   }
 
   settingsOf(app: AppRecord): AppSettings {

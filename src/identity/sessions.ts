@@ -198,15 +198,17 @@ export class SessionService {
     const row = await HotStore.of(em).bearerSession(em, claims.sid);
     const now = this.clock.now();
     if (!row) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
-    if (row.userId !== claims.sub || row.app.id !== claims.aud) return { kind: 'invalid', reason: 'invalid_token', detail: 'token does not match its session' };
+    if (row.userId !== claims.sub || row.appId !== claims.aud) return { kind: 'invalid', reason: 'invalid_token', detail: 'token does not match its session' };
     // Checked before the session's own state: the suspension ended it, and the client should learn why.
     if (row.userSuspended) return { kind: 'invalid', reason: 'session_ended', suspended: true, detail: 'account suspended' };
     if (row.revokedAt != null || row.expiresAt <= now) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
+    const tenant = await this.apps.appAsOf(em, row.appId, row.appUpdatedAt);
+    if (!tenant) return { kind: 'invalid', reason: 'session_ended', detail: 'session ended' };
     return {
       kind: 'bearer',
-      // The row's plain record: where the ORM needs the app as a relation, em.getReference(App, id).
-      app: row.app,
-      settings: this.apps.settingsOf(row.app),
+      // A plain record: where the ORM needs the app as a relation, em.getReference(App, id).
+      app: tenant.app,
+      settings: tenant.settings,
       userId: claims.sub,
       sessionId: claims.sid,
       scope: claims.scope,

@@ -137,7 +137,7 @@ export class HotStore {
     })());
   }
 
-  /** The session an access token names, whatever its state (the caller decides), with its user's `suspended` and its app. */
+  /** The session an access token names, whatever its state (the caller decides), with its user's `suspended` and its app's id and `updatedAt`. */
   bearerSession(em: EntityManager, sessionId: string): Promise<BearerSessionRecord | undefined> {
     const self = this;
     return this.one(em, (function* () {
@@ -149,8 +149,18 @@ export class HotStore {
         revokedAt: nullableDate(self.decode, row.s_revoked_at),
         expiresAt: self.decode.date(row.s_expires_at),
         userSuspended: self.decode.bool(row.u_suspended),
-        app: self.app(row),
+        appId: row.s_app_id as string,
+        appUpdatedAt: self.decode.date(row.a_updated_at),
       };
+    })());
+  }
+
+  /** An app's whole row (settings parsed), as keyWithApp reads it. */
+  appById(em: EntityManager, appId: string): Promise<AppRecord | undefined> {
+    const self = this;
+    return this.one(em, (function* () {
+      const row = (yield get('appById', appId)) as Row | undefined;
+      return row && self.app(row);
     })());
   }
 

@@ -17,14 +17,16 @@ export interface KeyRecord {
   app: AppRecord;
 }
 
-/** The bearer check's one row: the session's state, its user's `suspended`, and the app. */
+/** The bearer check's one row: the session's state, its user's `suspended`, and which app as of when. */
 export interface BearerSessionRecord {
   sessionId: string;
   userId: string;
   revokedAt: Date | null;
   expiresAt: Date;
   userSuspended: boolean;
-  app: AppRecord;
+  appId: string;
+  /** The app row's `updated_at`: whether a remembered app record is still current. */
+  appUpdatedAt: Date;
 }
 
 /** A refresh token with its session (the family) and whether the session's user is suspended. */
