@@ -31,6 +31,18 @@ describe('serving', () => {
     expect(hostile.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('marks every GraphQL answer `cache-control: no-store`, a success and a refusal alike (they carry tokens and personal data)', async () => {
+    const app = await gw.createApp();
+    const post = (key: string) =>
+      fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ query: '{ checkEmail(email: "ada@example.com") { exists } }' }) });
+    const answered = await post(app.publishableKey);
+    expect(((await answered.json()) as { data: unknown }).data).toEqual({ checkEmail: { exists: false } });
+    expect(answered.headers.get('cache-control')).toBe('no-store');
+    const refused = await post('pk_not_a_key');
+    expect(((await refused.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('answers an unknown operation field with BAD_USER_INPUT, not INTERNAL', async () => {
     const app = await gw.createApp();
     const result = await run(apolloClient(gw.url, { 'x-api-key': app.secretKey }), gql`query { nope }`);

@@ -1,5 +1,5 @@
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { Kind, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFormatError, isUnexpected } from '../graphql/format-error';
@@ -106,7 +106,9 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
     validationOptions: { hideSuggestions: !introspection },
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    plugins: [ApolloServerPluginLandingPageDisabled(), authenticationPlugin, errorLoggingPlugin, metricsPlugin, nulPlugin, requestErrorPlugin],
+    // No cache hints in this schema: Apollo's default cache-control plugin would only wrap every
+    // resolved field to compute a policy that is always "uncacheable" (see `handle` for the header).
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), authenticationPlugin, errorLoggingPlugin, metricsPlugin, nulPlugin, requestErrorPlugin],
     logger: {
       debug: () => {},
       info: () => {},
@@ -144,6 +146,8 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
     });
     res.statusCode = result.status ?? 200;
     if (res.statusCode === 400 && reply.requestError && result.headers.get('content-type')?.startsWith('application/json')) res.statusCode = 200;
+    // Answers carry tokens and personal data: never stored by a browser or a proxy.
+    res.setHeader('cache-control', 'no-store');
     for (const [key, value] of result.headers) res.setHeader(key, value);
     if (result.body.kind === 'complete') {
       res.end(result.body.string);
