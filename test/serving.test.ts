@@ -89,7 +89,7 @@ describe('GET /graphql queries', () => {
 describe('automatic persisted queries', () => {
   let apq: TestGateway;
   let key: string;
-  const logLines: { level: number; msg: string }[] = [];
+  const logLines: { level: number; msg: string; requestId?: string }[] = [];
   beforeAll(async () => {
     const sink = new Writable({ write: (chunk, _enc, done) => (logLines.push(JSON.parse(String(chunk))), done()) });
     apq = await startGateway({}, { logger: createLogger('info', sink) });
@@ -114,6 +114,21 @@ describe('automatic persisted queries', () => {
     expect(response.status).toBe(400);
     expect(response.json.errors).toEqual([{ message: 'Unsupported persisted query version', extensions: { code: 'BAD_USER_INPUT' } }]);
     expect(errorLines()).toEqual([]);
+  });
+
+  it('writes one access line per request: its id, method, path, status and time, and never the key it carried', async () => {
+    const response = await fetch(`${apq.url}/graphql?from=access-line`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key, 'x-request-id': 'access-line-1' },
+      body: JSON.stringify({ query: QUERY }),
+    });
+    expect(response.status).toBe(200);
+    await response.text();
+    await new Promise((resolve) => setImmediate(resolve));
+    const lines = logLines.filter((line) => line.requestId === 'access-line-1' && line.msg === 'request');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 30, service: 'gatehouse', method: 'POST', path: '/graphql', status: 200, ms: expect.any(Number) });
+    expect(JSON.stringify(lines[0])).not.toContain(key);
   });
 
   it('still serves the protocol: an unknown hash, then the query with its hash, then the hash alone', async () => {
