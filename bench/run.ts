@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildServers, REPO, rssMB, startServer, type Server } from './lib/children';
+import { buildServers, gatewayRuntime, REPO, rssMB, startServer, type Server } from './lib/children';
 import { emptyRound, makeDriver, pairedRatio, pause, side, type Load, type RunFigures, type ScenarioResult, type Side } from './lib/measure';
 import { getSessionLoad, otpSignInLoad, peerSessionCookies, readPeerOtps, sendOtpLoad, signInLoad } from './lib/peer-load';
 import { peerVersions, seedPeer } from './lib/peer-seed';
@@ -225,11 +225,12 @@ async function main(): Promise<void> {
 
     const env = { BENCH_DB: file, BENCH_APP_ID: app.appId, BENCH_LOG_LEVEL: flags['log-level']!, BENCH_HASH: passwordHash, BENCH_PASSWORD };
     const profileFile = join(tmpdir(), `gatehouse-gateway-${Date.now()}.cpuprofile`);
-    const gateway = await startServer('gateway', flags.profile ? { ...env, BENCH_PROFILE: profileFile } : env);
+    const runtime = gatewayRuntime(env);
+    const gateway = await startServer('gateway', flags.profile ? { ...runtime.env, BENCH_PROFILE: profileFile } : runtime.env, runtime.nodeArgs);
     servers.push(gateway);
     // --before-build DIR: another build of the gateway (bench/tsconfig.json compiled from an older
     // tree, see bench/README.md) run as a third side of every gateway scenario: before/after figures.
-    const before = flags['before-build'] ? await startServer('gateway-before', env, [], flags['before-build']) : undefined;
+    const before = flags['before-build'] ? await startServer('gateway-before', runtime.env, runtime.nodeArgs, flags['before-build']) : undefined;
     if (before) servers.push(before);
     const apollo = await startServer('apollo-reference', env);
     servers.push(apollo);

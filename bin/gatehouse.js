@@ -4,8 +4,23 @@
 // GATEHOUSE_FROM_SOURCE=1 forces the source (tests use it so a stale dist/ cannot fool them).
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
+const { NODE_FLAGS, serverEnv, hasNodeFlags } = require('./server-runtime');
+
+const args = process.argv.slice(2);
+if (args[0] === 'serve') {
+  // A server's runtime settings (server-runtime.js) must be in place before the process runs
+  // JavaScript: where the runtime can (Node ≥ 22.15 on POSIX), this process becomes
+  // `node <flags> <this script> serve …` (exec: same pid, no second process). Elsewhere the
+  // thread pool's size still applies (libuv reads it at its first use, which is later) and
+  // the young generation stays at the runtime's default.
+  const env = serverEnv(process.env);
+  if (!hasNodeFlags() && typeof process.execve === 'function') {
+    process.execve(process.execPath, [process.execPath, ...NODE_FLAGS, ...process.execArgv, __filename, ...args], env);
+  }
+  process.env.UV_THREADPOOL_SIZE = env.UV_THREADPOOL_SIZE;
+}
 
 const built = join(__dirname, '..', 'dist', 'cli.js');
 const useBuilt = existsSync(built) && !process.env.GATEHOUSE_FROM_SOURCE;
 if (!useBuilt) require('tsx/cjs');
-require(useBuilt ? built : join(__dirname, '..', 'src', 'cli.ts')).main(process.argv.slice(2));
+require(useBuilt ? built : join(__dirname, '..', 'src', 'cli.ts')).main(args);

@@ -26,6 +26,23 @@ export function serverScript(name: string, buildDir = BUILD_DIR): string {
   return join(buildDir, 'bench', 'servers', `${name}.js`);
 }
 
+/**
+ * The gateway runs with the runtime settings `gatehouse serve` gives itself (bin/server-runtime.js:
+ * the young generation's size, the thread pool's), so its memory and CPU are production's.
+ * BENCH_GATEWAY_NODE_ARGS adds node arguments after them (a later V8 flag wins: e.g.
+ * `--max-semi-space-size=64` for Node 24's default; UV_THREADPOOL_SIZE=4 in the environment
+ * for libuv's).
+ */
+export function gatewayRuntime(env: Record<string, string>): { env: Record<string, string>; nodeArgs: string[] } {
+  const runtime = require(join(REPO, 'bin', 'server-runtime.js')) as {
+    NODE_FLAGS: string[];
+    serverEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  };
+  const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const { UV_THREADPOOL_SIZE } = runtime.serverEnv(process.env);
+  return { env: { ...env, UV_THREADPOOL_SIZE: UV_THREADPOOL_SIZE! }, nodeArgs: [...runtime.NODE_FLAGS, ...extra] };
+}
+
 export interface Server {
   name: string;
   child: ChildProcess;

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../errors';
@@ -104,7 +104,10 @@ export class RedisLink {
     private readonly keyPrefix: string,
     private readonly logger?: Pick<Logger, 'warn' | 'info' | 'debug'>,
   ) {
-    this.client = new Redis(url, {
+    // ioredis is loaded here, not at import: a gateway without REDIS_URL never needs it, and
+    // it costs ~6 MB of RSS loaded (bench/README.md, "RSS").
+    const { Redis: RedisClient } = require('ioredis') as typeof import('ioredis');
+    this.client = new RedisClient(url, {
       // Nothing connects until start() (the CLI builds services and never counts).
       lazyConnect: true,
       connectTimeout: CONNECT_TIMEOUT_MS,
