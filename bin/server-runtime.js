@@ -15,13 +15,18 @@ const NODE_FLAGS = ['--max-semi-space-size=8'];
 /**
  * libuv's thread pool: every argon2 hash runs on it and takes 19 MiB, which glibc keeps in that
  * thread's arena once freed, so the pool's size is how much login holds for good (4 threads:
- * +76 MB). Hashing is CPU-bound, so threads beyond the cores add no logins per second: as many
- * as cores, 2 at least (one hash must not hold up file and DNS work), the default 4 at most.
- * An operator's UV_THREADPOOL_SIZE wins.
+ * +76 MB). One thread per core was tried (2 here: 38 MB less after login) and cost logins: the
+ * full bench run had the gateway at 0.80× the hash bound in all three rounds, where 4 threads
+ * measured 0.85–0.97× (bench/README.md "RSS"), so it is libuv's 4 — or one per core where
+ * there are more, up to 8. An operator's UV_THREADPOOL_SIZE wins.
  */
 function serverEnv(env) {
   if (env.UV_THREADPOOL_SIZE) return env;
-  return { ...env, UV_THREADPOOL_SIZE: String(Math.min(4, Math.max(2, availableParallelism()))) };
+  return { ...env, UV_THREADPOOL_SIZE: String(poolSize()) };
+}
+
+function poolSize() {
+  return Math.min(8, Math.max(4, availableParallelism()));
 }
 
 /** Whether this process already runs with NODE_FLAGS (given on the command line or in NODE_OPTIONS). */
@@ -30,4 +35,4 @@ function hasNodeFlags() {
   return NODE_FLAGS.every((flag) => given.some((arg) => arg.split('=')[0] === flag.split('=')[0]));
 }
 
-module.exports = { NODE_FLAGS, serverEnv, hasNodeFlags };
+module.exports = { NODE_FLAGS, serverEnv, hasNodeFlags, poolSize };

@@ -41,8 +41,8 @@ describe('memory', () => {
   });
 });
 
-// bin/server-runtime.js: `gatehouse serve` gives itself a small young generation and as many
-// pool threads as cores (2 to 4), before any JavaScript of the gateway runs (Linux: /proc).
+// bin/server-runtime.js: `gatehouse serve` gives itself a small young generation and libuv's 4
+// pool threads (one per core on bigger machines, up to 8) before any JavaScript of the gateway runs (Linux: /proc).
 describe.runIf(process.platform === 'linux' && typeof (process as { execve?: unknown }).execve === 'function')('the serve process', () => {
   const children: ChildProcess[] = [];
   let dir: string;
@@ -60,8 +60,8 @@ describe.runIf(process.platform === 'linux' && typeof (process as { execve?: unk
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     expect(argv).toContain('--max-semi-space-size=8');
-    // An operator's UV_THREADPOOL_SIZE wins; else as many as cores, 2 to 4.
-    const pool = process.env.UV_THREADPOOL_SIZE ?? String(Math.min(4, Math.max(2, availableParallelism())));
+    // An operator's UV_THREADPOOL_SIZE wins; else libuv's 4, or one per core up to 8.
+    const pool = process.env.UV_THREADPOOL_SIZE ?? String(Math.min(8, Math.max(4, availableParallelism())));
     expect(environ).toContain(`UV_THREADPOOL_SIZE=${pool}`);
     // The pid we started is the server: it exec'd itself, no second process in between.
     expect((await fetch(`${served.url}/healthz`)).status).toBe(200);
