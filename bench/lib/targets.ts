@@ -118,7 +118,10 @@ function errorsTarget(results: ScenarioResult[]): Target {
   const target = '0 errors in every run';
   const sides = results.filter((r) => r.status === 'ran').flatMap((r) => [r.gateway, ...(r.references ?? [])].filter((s): s is Side => !!s).map((s) => ({ scenario: r.name, s })));
   if (sides.length === 0) return notMeasured(target, 'no scenario ran');
-  const bad = sides.filter(({ s }) => s.errors > 0);
+  // A hostile document's answer is QUERY_TOO_COMPLEX by design: those refusals are the result, not errors.
+  const refusedByDesign = (scenario: string, s: Side) =>
+    scenario.startsWith('hostile') && s.server === 'gateway' && Object.keys(s.errorDetail ?? {}).every((code) => code === 'QUERY_TOO_COMPLEX');
+  const bad = sides.filter(({ scenario, s }) => s.errors > 0 && !refusedByDesign(scenario, s));
   if (bad.length === 0) return { target, verdict: 'met', figures: `0 in ${sides.reduce((n, { s }) => n + s.rounds.length, 0)} runs` };
   return { target, verdict: 'not met', figures: bad.map(({ scenario, s }) => `${scenario}/${s.server} ${s.errors} ${JSON.stringify(s.errorDetail)}`).join('; ') };
 }
