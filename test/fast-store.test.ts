@@ -254,10 +254,13 @@ describe(`the prepared hot path (${DIALECT})`, () => {
 
     it('issues one row per destination, replaces it only after the cooldown, counts tries up to the cap, consumes once', async () => {
       const destination = `otp-${unique()}@example.com`;
+      // writeOtp with no message: a destination's first code (existingId null), or a replacement in place.
+      const write = (em: EntityManager, existingId: string | null, id: string, cooldownEdge: Date, f: OtpFields) =>
+        store.writeOtp(em, { existingId, cooldownEdge, id, appId: tenant.app.id, destination, fields: f, message: null });
       const id = newId();
       const issuedAt = new Date(Date.now() - 1000);
-      await store.insertOtp(fork(), id, tenant.app.id, destination, fields('h1', issuedAt));
-      await expect(store.insertOtp(fork(), newId(), tenant.app.id, destination, fields('h1'))).rejects.toBeInstanceOf(UniqueConstraintViolationException);
+      await write(fork(), null, id, new Date(0), fields('h1', issuedAt));
+      await expect(write(fork(), null, newId(), new Date(0), fields('h1'))).rejects.toBeInstanceOf(UniqueConstraintViolationException);
 
       const row = await store.otpChallenge(fork(), tenant.app.id, destination);
       const entity = await fork().findOneOrFail(OtpChallenge, { id });
@@ -265,8 +268,8 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       expect(row!.createdAt.getTime()).toBe(entity.createdAt.getTime());
 
       // The cooldown edge is before the code was issued: not replaced; after it: replaced.
-      expect(await store.replaceOtp(fork(), id, new Date(issuedAt.getTime() - 1), fields('h2'))).toBe(false);
-      expect(await store.replaceOtp(fork(), id, new Date(), fields('h2'))).toBe(true);
+      expect(await write(fork(), id, id, new Date(issuedAt.getTime() - 1), fields('h2'))).toBe(false);
+      expect(await write(fork(), id, id, new Date(), fields('h2'))).toBe(true);
       expect((await store.otpChallengeById(fork(), id))!.codeHash).toBe('h2');
 
       expect(await store.countOtpTry(fork(), id, 'h1', 5)).toBe(false); // the replaced code
@@ -279,7 +282,7 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       expect(await store.otpChallenge(fork(), tenant.app.id, destination, { live: true })).toBeUndefined();
       expect((await store.otpChallenge(fork(), tenant.app.id, destination))!.consumedAt).toBeInstanceOf(Date);
       // A consumed code may be replaced at once (a new code after sign-in).
-      expect(await store.replaceOtp(fork(), id, new Date(0), fields('h3'))).toBe(true);
+      expect(await write(fork(), id, id, new Date(0), fields('h3'))).toBe(true);
       expect(await store.deleteOtp(fork(), id, 'h2')).toBe(false);
       expect(await store.deleteOtp(fork(), id, 'h3')).toBe(true);
       expect(await fork().findOne(OtpChallenge, { id })).toBeNull();

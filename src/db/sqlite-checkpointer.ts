@@ -40,8 +40,8 @@ parentPort.postMessage({ ready: true });
 `;
 
 /**
- * WAL checkpoints off the event loop (issue 13, bench/README.md "Checkpoints off the event
- * loop"). With SQLite's default, the commit that takes the WAL past 1000 pages copies them into
+ * WAL checkpoints off the event loop (issue 13, bench/README.md "requestOtp: the courier on
+ * the prepared path, checkpoints off the event loop"). With SQLite's default, the commit that takes the WAL past 1000 pages copies them into
  * the database file and fsyncs both, inside that request: ~40 µs of blocking per commit on
  * average here, at three commits per requestOtp. A serving gateway instead turns the automatic
  * checkpoint off on its connection and runs the checkpoints on a thread of their own.

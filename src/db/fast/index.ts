@@ -13,7 +13,6 @@ import {
   type NewRefreshToken,
   type NewOutboxMessage,
   type NewSession,
-  type OtpFields,
   type OtpWrite,
   type OutboxClaim,
   type OutboxRecord,
@@ -285,18 +284,6 @@ export class HotStore {
     return this.one(em, this.otp(get('otpById', id)));
   }
 
-  /** A destination's first code. A concurrent first code for the same destination fails with UniqueConstraintViolationException. */
-  insertOtp(em: EntityManager, id: string, appId: string, destination: string, fields: OtpFields): Promise<void> {
-    return this.one(em, (function* () {
-      yield run('otpInsert', id, appId, destination, fields.channel, fields.purpose, fields.userId, fields.codeHash, fields.createdAt, fields.expiresAt);
-    })());
-  }
-
-  /** Replaces a destination's code in place unless it was (re)issued after `cooldownEdge` and is unconsumed; true when replaced. */
-  replaceOtp(em: EntityManager, id: string, cooldownEdge: Date, fields: OtpFields): Promise<boolean> {
-    return this.changedOne(em, run('otpReplace', fields.channel, fields.purpose, fields.userId, fields.codeHash, fields.createdAt, fields.expiresAt, id, cooldownEdge));
-  }
-
   /**
    * A code and its message in one commit (joining `em`'s transaction when it has one): the
    * destination's row replaced in place (unless another request re-issued it after
@@ -339,13 +326,6 @@ export class HotStore {
   insertOutbox(em: EntityManager, message: NewOutboxMessage): Promise<void> {
     return this.one(em, (function* () {
       yield outboxInsert(message);
-    })());
-  }
-
-  /** What insertOutbox costs, writing nothing (a code for an unknown account is not sent, in the same time). */
-  outboxDecoy(em: EntityManager): Promise<void> {
-    return this.one(em, (function* () {
-      yield run('outboxDecoy', NO_MESSAGE);
     })());
   }
 

@@ -27,8 +27,10 @@ export function statementTexts(c: StatementColumns) {
     // --- credentials on every request -------------------------------------------------------
     /** A live API key and its app (apps.ts authenticateKey). */
     keyWithApp: `select k.id as k_id, k.kind as k_kind, k.revoked_at as k_revoked_at, ${c.app.select} from api_key k join app a on a.id = k.app_id where k.key_hash = ? limit 1`,
-    /** The bearer check's one row: session state, the user's `suspended` (sessions.ts authenticateBearer)… */
-    /** …with the app's `updated_at` only: its record is remembered per app and re-read when that moves (apps.ts appAsOf). */
+    /**
+     * The bearer check's one row: session state, the user's `suspended` and the app's `updated_at`
+     * only (sessions.ts authenticateBearer; the app's record is remembered until that moves: apps.ts appAsOf).
+     */
     bearerSession:
       'select s.user_id as s_user_id, s.revoked_at as s_revoked_at, s.expires_at as s_expires_at, u.suspended as u_suspended, s.app_id as s_app_id, a.updated_at as a_updated_at ' +
       'from session s join "user" u on u.id = s.user_id join app a on a.id = s.app_id where s.id = ? limit 1',
