@@ -31,7 +31,8 @@ export function serverScript(name: string, buildDir = BUILD_DIR): string {
  * the young generation's size, the thread pool's), so its memory and CPU are production's.
  * BENCH_GATEWAY_NODE_ARGS adds node arguments after them (a later V8 flag wins: e.g.
  * `--max-semi-space-size=64` for Node 24's default; UV_THREADPOOL_SIZE=4 in the environment
- * for libuv's).
+ * for libuv's), and BENCH_GATEWAY_ENV environment variables for the gateway alone
+ * (`NAME=value NAME2=value`, e.g. glibc's `MALLOC_ARENA_MAX=2`).
  */
 export function gatewayRuntime(env: Record<string, string>): { env: Record<string, string>; nodeArgs: string[] } {
   const runtime = require(join(REPO, 'bin', 'server-runtime.js')) as {
@@ -39,8 +40,11 @@ export function gatewayRuntime(env: Record<string, string>): { env: Record<strin
     serverEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   };
   const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const own = Object.fromEntries(
+    (process.env.BENCH_GATEWAY_ENV ?? '').split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
   const { UV_THREADPOOL_SIZE } = runtime.serverEnv(process.env);
-  return { env: { ...env, UV_THREADPOOL_SIZE: UV_THREADPOOL_SIZE! }, nodeArgs: [...runtime.NODE_FLAGS, ...extra] };
+  return { env: { ...env, UV_THREADPOOL_SIZE: UV_THREADPOOL_SIZE!, ...own }, nodeArgs: [...runtime.NODE_FLAGS, ...extra] };
 }
 
 export interface Server {
