@@ -40,11 +40,20 @@ export function gatewayRuntime(env: Record<string, string>): { env: Record<strin
     serverEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   };
   const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const own = Object.fromEntries(
-    (process.env.BENCH_GATEWAY_ENV ?? '').split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-  );
+  const own = envPairs('BENCH_GATEWAY_ENV', process.env.BENCH_GATEWAY_ENV ?? '');
   const { UV_THREADPOOL_SIZE } = runtime.serverEnv(process.env);
   return { env: { ...env, UV_THREADPOOL_SIZE: UV_THREADPOOL_SIZE!, ...own }, nodeArgs: [...runtime.NODE_FLAGS, ...extra] };
+}
+
+/** `NAME=value NAME2=value` as an object; a word without `NAME=` is refused, naming the variable. */
+function envPairs(variable: string, text: string): Record<string, string> {
+  return Object.fromEntries(
+    text.split(/\s+/).filter(Boolean).map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new Error(`${variable}: "${pair}" is not NAME=value`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
 }
 
 export interface Server {
