@@ -1,6 +1,5 @@
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import { Kind, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFormatError, isUnexpected } from '../graphql/format-error';
@@ -9,6 +8,7 @@ import type { RequestContext } from '../graphql/context';
 import { credentialUse } from '../graphql/permissions';
 import type { Services } from '../services';
 import { authenticate } from './authenticate';
+import { DocumentStore } from './document-cache';
 import { isSameOrigin } from './cors';
 import type { RequestInfo } from './http-util';
 import { metricsPlugin } from './metrics';
@@ -89,20 +89,11 @@ function originOf(url: string): string | null {
   }
 }
 
-/**
- * Parsed and validated documents Apollo keeps, measured as their JSON length (Apollo's own
- * estimate). Apollo's default is 30 MiB of that, and a parsed document in memory is several
- * times its JSON: a client sending a new document each time (bench/README.md "Hostile
- * documents") took the gateway to 760 MB. 4 MiB holds a few thousand ordinary operations,
- * far more than any set of client apps sends.
- */
-const DOCUMENT_CACHE_JSON_BYTES = 4 * 2 ** 20;
-
 export async function createGraphQLHandler(schema: GraphQLSchema, services: Services) {
   const { introspection } = services.config;
   const apollo = new ApolloServer<RequestContext>({
     schema,
-    documentStore: new InMemoryLRUCache({ maxSize: DOCUMENT_CACHE_JSON_BYTES }),
+    documentStore: new DocumentStore(),
     // With introspection off, no "Did you mean …?" either: suggestions spell out the schema.
     formatError: createFormatError({ hideSuggestions: !introspection }),
     includeStacktraceInErrorResponses: false,
