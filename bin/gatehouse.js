@@ -4,18 +4,21 @@
 // GATEHOUSE_FROM_SOURCE=1 forces the source (tests use it so a stale dist/ cannot fool them).
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
-const { NODE_FLAGS, serverEnv, hasNodeFlags } = require('./server-runtime');
+const { serverEnv, missingNodeFlags } = require('./server-runtime');
 
 const args = process.argv.slice(2);
 if (args[0] === 'serve') {
   // A server's runtime settings (server-runtime.js) must be in place before the process runs
   // JavaScript: where the runtime can (Node ≥ 22.15 on POSIX), this process becomes
   // `node <flags> <this script> serve …` (exec: same pid, no second process). Elsewhere the
-  // thread pool's size still applies (libuv reads it at its first use, which is later) and
-  // the young generation stays at the runtime's default.
+  // thread pool's size still applies (libuv reads it at its first use, which is later);
+  // the young generation and malloc's arenas stay at the runtime's defaults. The exec happens
+  // once: after it, the flags are on the command line and MALLOC_ARENA_MAX in the environment.
   const env = serverEnv(process.env);
-  if (!hasNodeFlags() && typeof process.execve === 'function') {
-    process.execve(process.execPath, [process.execPath, ...NODE_FLAGS, ...process.execArgv, __filename, ...args], env);
+  const flags = missingNodeFlags();
+  const arenasPending = env.MALLOC_ARENA_MAX !== process.env.MALLOC_ARENA_MAX;
+  if ((flags.length > 0 || arenasPending) && typeof process.execve === 'function') {
+    process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, __filename, ...args], env);
   }
   process.env.UV_THREADPOOL_SIZE = env.UV_THREADPOOL_SIZE;
 }

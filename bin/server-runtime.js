@@ -1,5 +1,5 @@
 // How a gateway process is started (`gatehouse serve`, so `npm start` too; the bench's gateway
-// the same way): two settings of the runtime that only take effect before the process runs
+// the same way): settings of the runtime that only take effect before the process runs
 // any JavaScript, with their measured effect in bench/README.md, "RSS".
 const { availableParallelism } = require('node:os');
 
@@ -9,8 +9,27 @@ const { availableParallelism } = require('node:os');
  * the bench's CPU per request did not move; scavenges ran twice as often, ~0.4 s more GC in
  * 110 s of load. V8 reads the size when it creates the heap, never after
  * (v8.setFlagsFromString has no effect on it), so it has to be on the command line.
+ *
+ * Old generation: V8 sizes its heap from the machine (4 GB here) and then lets garbage grow to
+ * four times the live data before a full collection. With a 512 MB limit it grows by about
+ * 1.4 times instead: under hostile documents RSS between two collections of the memory budget
+ * (src/server/memory-budget.ts) went from 350–450 MB to 220–250, for no measured CPU cost in
+ * the other scenarios (bench/README.md, "RSS, third pass"). The live heap is 40–46 MB, so the
+ * limit leaves ten times that; past it the process aborts, and the one thing that grows with
+ * attacker-chosen input is the in-process limiter state of an instance without REDIS_URL
+ * (~500 bytes per key: it takes a million distinct keys inside a limit's window, e.g. code
+ * sends to a million addresses within the hour). An operator's --max-old-space-size wins.
  */
-const NODE_FLAGS = ['--max-semi-space-size=8'];
+const NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=512'];
+
+/** The environment a server runs with: the operator's, plus the two settings below where they gave none. */
+function serverEnv(env) {
+  return {
+    ...env,
+    UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE || String(poolSize()),
+    MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX || MALLOC_ARENA_MAX,
+  };
+}
 
 /**
  * libuv's thread pool: every argon2 hash runs on it and takes 19 MiB, which glibc keeps in that
@@ -20,19 +39,28 @@ const NODE_FLAGS = ['--max-semi-space-size=8'];
  * measured 0.85–0.97× (bench/README.md "RSS"), so it is libuv's 4 — or one per core where
  * there are more, up to 8. An operator's UV_THREADPOOL_SIZE wins.
  */
-function serverEnv(env) {
-  if (env.UV_THREADPOOL_SIZE) return env;
-  return { ...env, UV_THREADPOOL_SIZE: String(poolSize()) };
-}
-
 function poolSize() {
   return Math.min(8, Math.max(4, availableParallelism()));
 }
 
-/** Whether this process already runs with NODE_FLAGS (given on the command line or in NODE_OPTIONS). */
-function hasNodeFlags() {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  return NODE_FLAGS.every((flag) => given.some((arg) => arg.split('=')[0] === flag.split('=')[0]));
+/**
+ * glibc's malloc gives each thread that allocates an arena of its own (up to 8 per core), and
+ * keeps what it frees there: the V8 and libuv threads' arenas held 24 MB free after load, and
+ * after login the argon2 buffers of every pool thread. Two arenas (the main thread's and one
+ * the others share) measured 55 MB less after login and no change in CPU per request
+ * (bench/README.md, "RSS"). glibc reads it when the process starts, so like the flags it
+ * takes effect through the exec. An operator's MALLOC_ARENA_MAX wins.
+ */
+const MALLOC_ARENA_MAX = '2';
+
+/**
+ * The NODE_FLAGS this process does not run with yet. A flag the operator gave (command line or
+ * NODE_OPTIONS) is theirs, with their value: ours would come after NODE_OPTIONS on the command
+ * line and override it, so it is left out.
+ */
+function missingNodeFlags() {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map((arg) => arg.split('=')[0].replace(/_/g, '-'));
+  return NODE_FLAGS.filter((flag) => !given.includes(flag.split('=')[0]));
 }
 
-module.exports = { NODE_FLAGS, serverEnv, hasNodeFlags, poolSize };
+module.exports = { NODE_FLAGS, serverEnv, missingNodeFlags, poolSize };

@@ -12,6 +12,7 @@ import type { Tenant } from './identity/users';
 import { User } from './db/entities';
 import type { ApiKeyKind } from './db/entities';
 import type { Services } from './services';
+import { startMemoryBudget } from './server/memory-budget';
 
 const USAGE = `gatehouse — GraphQL identity gateway
 
@@ -61,6 +62,7 @@ async function serve(config: Config): Promise<void> {
   const { logger } = gateway.services;
   const demo = config.production ? null : await ensureDemoApp(gateway.services);
   const url = await gateway.listen();
+  startMemoryBudget({ budgetMb: config.memoryBudgetMb, logger });
   const lines = [`Gatehouse is listening on ${url}`, `  GraphQL endpoint and playground: ${url}/graphql`, `  JWKS: ${url}/.well-known/jwks.json`];
   if (demo?.created) {
     lines.push(

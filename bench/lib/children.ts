@@ -28,11 +28,12 @@ export function serverScript(name: string, buildDir = BUILD_DIR): string {
 
 /**
  * The gateway runs with the runtime settings `gatehouse serve` gives itself (bin/server-runtime.js:
- * the young generation's size, the thread pool's), so its memory and CPU are production's.
- * BENCH_GATEWAY_NODE_ARGS adds node arguments after them (a later V8 flag wins: e.g.
+ * the young generation's size, the thread pool's, malloc's arenas), so its memory and CPU are
+ * production's; its memory budget (MEMORY_BUDGET_MB) is serve's too. BENCH_GATEWAY_NODE_ARGS adds node arguments after them (a later V8 flag wins: e.g.
  * `--max-semi-space-size=64` for Node 24's default; UV_THREADPOOL_SIZE=4 in the environment
  * for libuv's), and BENCH_GATEWAY_ENV environment variables for the gateway alone
- * (`NAME=value NAME2=value`, e.g. glibc's `MALLOC_ARENA_MAX=2`).
+ * (`NAME=value NAME2=value`, e.g. `MALLOC_ARENA_MAX=8 MEMORY_BUDGET_MB=0` for the settings before
+ * issue 13's second RSS pass).
  */
 export function gatewayRuntime(env: Record<string, string>): { env: Record<string, string>; nodeArgs: string[] } {
   const runtime = require(join(REPO, 'bin', 'server-runtime.js')) as {
@@ -41,8 +42,10 @@ export function gatewayRuntime(env: Record<string, string>): { env: Record<strin
   };
   const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const own = envPairs('BENCH_GATEWAY_ENV', process.env.BENCH_GATEWAY_ENV ?? '');
-  const { UV_THREADPOOL_SIZE } = runtime.serverEnv(process.env);
-  return { env: { ...env, UV_THREADPOOL_SIZE: UV_THREADPOOL_SIZE!, ...own }, nodeArgs: [...runtime.NODE_FLAGS, ...extra] };
+  // Every variable serve would add or set (the pool's size, malloc's arenas), not one by one.
+  const served = runtime.serverEnv(process.env);
+  const added = Object.fromEntries(Object.entries(served).filter(([name, value]) => value !== undefined && process.env[name] !== value)) as Record<string, string>;
+  return { env: { ...env, ...added, ...own }, nodeArgs: [...runtime.NODE_FLAGS, ...extra] };
 }
 
 /** `NAME=value NAME2=value` as an object; a word without `NAME=` is refused, naming the variable. */

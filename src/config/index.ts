@@ -44,6 +44,11 @@ export interface Config {
   securityEventPurgeIntervalMs: number;
   /** Attempts of a webhook delivery before it is marked failed (backoff as every message's: 5 s, 20 s, 80 s, 320 s, then 15 min). */
   webhookMaxAttempts: number;
+  /**
+   * `gatehouse serve` gives free memory back to the system when its RSS passes this many MB
+   * (src/server/memory-budget.ts); 0 turns that off.
+   */
+  memoryBudgetMb: number;
 }
 
 export class ConfigError extends Error {}
@@ -97,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     courierMaxAttempts: intVar(env, 'COURIER_MAX_ATTEMPTS', 5, 1, 50),
     securityEventPurgeIntervalMs: intVar(env, 'SECURITY_EVENT_PURGE_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     webhookMaxAttempts: intVar(env, 'WEBHOOK_MAX_ATTEMPTS', 12, 1, 100),
+    memoryBudgetMb: intVar(env, 'MEMORY_BUDGET_MB', 200, 0, 1_048_576),
     ...overrides,
   };
   if (env.SIGNING_ALG && env.SIGNING_ALG !== 'ES256' && env.SIGNING_ALG !== 'RS256') {
