@@ -66,7 +66,7 @@ export function startMemoryBudget({ budgetMb, logger, checkEveryMs = 500, minGap
     const reduction = { beforeMb: mb(before), afterMb: mb(after), pauseMs: Math.round(pause) };
     floor = after;
     gap = Math.max(minGapMs, pause * pausesPerGap);
-    logger.info({ ...reduction, budgetMb, nextCheckAfterMs: gap }, 'memory over budget: collected and gave free pages back');
+    logger.info({ ...reduction, budgetMb, nextGapMs: Math.round(gap) }, 'memory over budget: ran a last-resort collection to give free pages back');
     return reduction;
   };
 
