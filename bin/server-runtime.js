@@ -11,16 +11,17 @@ const { availableParallelism } = require('node:os');
  * (v8.setFlagsFromString has no effect on it), so it has to be on the command line.
  *
  * Old generation: V8 sizes its heap from the machine (4 GB here) and then lets garbage grow to
- * four times the live data before a full collection. With a 512 MB limit it grows by about
- * 1.4 times instead: under hostile documents RSS between two collections of the memory budget
- * (src/server/memory-budget.ts) went from 350–450 MB to 220–250, for no measured CPU cost in
- * the other scenarios (bench/README.md, "RSS, third pass"). The live heap is 40–46 MB, so the
- * limit leaves ten times that; past it the process aborts, and the one thing that grows with
- * attacker-chosen input is the in-process limiter state of an instance without REDIS_URL
- * (~500 bytes per key: it takes a million distinct keys inside a limit's window, e.g. code
- * sends to a million addresses within the hour). An operator's --max-old-space-size wins.
+ * four times the live data before a full collection; below a 2 GB limit it grows by less.
+ * Measured (bench/README.md, "RSS, third pass"): under hostile documents RSS between two
+ * collections of the memory budget (src/server/memory-budget.ts) went from 350–450 MB at the
+ * default to 220–250 at 512 MB and 217–235 at 1 GB, while user(email)'s p99 was 30–36 ms at
+ * the default and 1 GB and 32–54 at 512 MB (more full collections). The live heap is 40–47 MB,
+ * so 1 GB leaves twenty times that; past it the process aborts, and the one thing that grows
+ * with attacker-chosen input is the in-process limiter state of an instance without REDIS_URL
+ * (~500 bytes per key: it takes two million distinct keys inside a limit's window, e.g. code
+ * sends to two million addresses within the hour). An operator's --max-old-space-size wins.
  */
-const NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=512'];
+const NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=1024'];
 
 /** The environment a server runs with: the operator's, plus the two settings below where they gave none. */
 function serverEnv(env) {
