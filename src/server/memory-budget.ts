@@ -14,19 +14,24 @@ import type { Logger } from '../logger';
  * V8 itself runs before giving up on memory ("last resort"), which empties the pool: 894 → 82 MB
  * in 96 ms on a dropped 800 MB heap.
  *
- * That collection stops the event loop (80–300 ms here), so it runs only when RSS is over the
- * budget *and* more than 10 % above what the last collection left (or the lowest RSS since): what a collection cannot
- * give back (live data, the argon2 buffers of logins in flight) is not collected again and
- * again. And at most one pause per 15 pauses' worth of time (6 % of the time, and only while
- * RSS is over the budget and growing; never closer than `minGapMs`). Under hostile documents RSS climbed 10–25 MB/s (bench/README.md, "RSS,
- * third pass"), so a fixed gap of 10 s let it pass 400 MB between two collections.
- * The `gc` function lives in a context of its own: nothing else in the process sees a global `gc`.
+ * That collection stops the event loop (80–130 ms here, up to 340 during logins, when the
+ * argon2 threads hold the cores), so it runs only when RSS is over the budget *and* more than
+ * 10 % above what the last collection left (or the lowest RSS since): what a collection
+ * cannot give back (live data, the argon2 buffers of logins in flight) is not collected again
+ * and again. And at most one pause per 15 pauses' worth of time (6 % of the time, only while
+ * RSS is over the budget and growing; never closer than `minGapMs`). Collecting more often
+ * than that did not lower the peaks (bench/README.md, "RSS, third pass"): the heap regrows to
+ * its working size for the load within a second or two. On Node 20 and 22, where V8 unmaps
+ * freed pages on its own, the collection is merely early.
+ *
+ * `gc` is taken from a context of its own, so the process's main context never has a global
+ * `gc` (contexts a library might create later would, as `--expose-gc` is now on).
  */
 export interface MemoryBudgetOptions {
   /** RSS in MB above which free memory is given back; 0 turns the budget off. */
   budgetMb: number;
   logger: Logger;
-  /** How often RSS is read (a /proc read: microseconds; hostile loads grew RSS by up to 45 MB/s). */
+  /** How often RSS is read (a /proc read: microseconds). */
   checkEveryMs?: number;
   /** The shortest time between two collections. */
   minGapMs?: number;
@@ -75,7 +80,7 @@ export function startMemoryBudget({ budgetMb, logger, checkEveryMs = 500, minGap
   return { check, stop: () => clearInterval(timer) };
 }
 
-/** V8's `gc`, from a fresh context so the process's own global scope never gets one. */
+/** V8's `gc`, from a fresh context so the main context's global scope never gets one. */
 function lastResortGc(): () => void {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
