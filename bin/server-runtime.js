@@ -12,16 +12,17 @@ const { availableParallelism } = require('node:os');
  *
  * Old generation: V8 sizes its heap from the machine (4 GB here) and then lets garbage grow to
  * four times the live data before a full collection; below a 2 GB limit it grows by less.
- * Measured (bench/README.md, "RSS, third pass"): under hostile documents RSS between two
- * collections of the memory budget (src/server/memory-budget.ts) went from 350–450 MB at the
- * default to 220–250 at 512 MB and 217–235 at 1 GB, while user(email)'s p99 was 30–36 ms at
- * the default and 1 GB and 32–54 at 512 MB (more full collections). The live heap is 40–47 MB,
- * so 1 GB leaves twenty times that; past it the process aborts, and the one thing that grows
- * with attacker-chosen input is the in-process limiter state of an instance without REDIS_URL
- * (~500 bytes per key: it takes two million distinct keys inside a limit's window, e.g. code
- * sends to two million addresses within the hour). An operator's --max-old-space-size wins.
+ * Measured (bench/README.md, "RSS, third pass"), whole 100k runs: the hostile documents peaked
+ * at 237–258 MB with 512 MB, 307–339 with 1 GB, 350–450 at the default (quick runs). A quick
+ * A/B hinted that 512 costs user(email)'s p99 (more full collections), but the whole runs had
+ * it at 1.83× Apollo's with 512 and 1.75× with 1 GB: within their noise. The live heap is
+ * 40–47 MB, so 512 MB leaves ten times that; past it the process aborts, and the one thing
+ * that grows with attacker-chosen input is the in-process limiter state of an instance
+ * without REDIS_URL (~500 bytes per key: it takes a million distinct keys inside a limit's
+ * window, e.g. code sends to a million addresses within the hour). An operator's
+ * --max-old-space-size wins.
  */
-const NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=1024'];
+const NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=512'];
 
 /** The environment a server runs with: the operator's, plus the two settings below where they gave none. */
 function serverEnv(env) {

@@ -97,7 +97,7 @@ describe('the memory budget', () => {
   });
 });
 
-// bin/server-runtime.js: `gatehouse serve` gives itself a small young generation, a 1 GB old one, two malloc arenas and libuv's 4
+// bin/server-runtime.js: `gatehouse serve` gives itself a small young generation, a 512 MB old one, two malloc arenas and libuv's 4
 // pool threads (one per core on bigger machines, up to 8) before any JavaScript of the gateway runs (Linux: /proc).
 describe.runIf(process.platform === 'linux' && typeof (process as { execve?: unknown }).execve === 'function')('the serve process', () => {
   const children: ChildProcess[] = [];
@@ -116,7 +116,7 @@ describe.runIf(process.platform === 'linux' && typeof (process as { execve?: unk
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     expect(argv).toContain('--max-semi-space-size=8');
-    expect(argv).toContain('--max-old-space-size=1024');
+    expect(argv).toContain('--max-old-space-size=512');
     // An operator's UV_THREADPOOL_SIZE wins; else libuv's 4, or one per core up to 8.
     const pool = process.env.UV_THREADPOOL_SIZE ?? String(Math.min(8, Math.max(4, availableParallelism())));
     expect(environ).toContain(`UV_THREADPOOL_SIZE=${pool}`);
@@ -133,7 +133,7 @@ describe.runIf(process.platform === 'linux' && typeof (process as { execve?: unk
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     // Ours would come after NODE_OPTIONS and override it: it is left out; the other flag is still given.
     expect(argv.filter((arg) => arg.startsWith('--max-semi-space-size'))).toEqual([]);
-    expect(argv).toContain('--max-old-space-size=1024');
+    expect(argv).toContain('--max-old-space-size=512');
     expect(environ).toContain('MALLOC_ARENA_MAX=4');
     expect(environ).toContain('NODE_OPTIONS=--max-semi-space-size=16');
     expect((await fetch(`${served.url}/healthz`)).status).toBe(200);
