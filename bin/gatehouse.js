@@ -4,7 +4,7 @@
 // GATEHOUSE_FROM_SOURCE=1 forces the source (tests use it so a stale dist/ cannot fool them).
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
-const { serverEnv, missingNodeFlags } = require('./server-runtime');
+const { serverEnv, missingEnv, missingNodeFlags } = require('./server-runtime');
 
 const args = process.argv.slice(2);
 if (args[0] === 'serve') {
@@ -13,11 +13,10 @@ if (args[0] === 'serve') {
   // `node <flags> <this script> serve …` (exec: same pid, no second process). Elsewhere the
   // thread pool's size still applies (libuv reads it at its first use, which is later);
   // the young generation and malloc's arenas stay at the runtime's defaults. The exec happens
-  // once: after it, the flags are on the command line and MALLOC_ARENA_MAX in the environment.
+  // once: after it, the flags are on the command line and the variables in the environment.
   const env = serverEnv(process.env);
   const flags = missingNodeFlags();
-  const arenasPending = env.MALLOC_ARENA_MAX !== process.env.MALLOC_ARENA_MAX;
-  if ((flags.length > 0 || arenasPending) && typeof process.execve === 'function') {
+  if ((flags.length > 0 || Object.keys(missingEnv(process.env)).length > 0) && typeof process.execve === 'function') {
     process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, __filename, ...args], env);
   }
   process.env.UV_THREADPOOL_SIZE = env.UV_THREADPOOL_SIZE;

@@ -65,4 +65,9 @@ function missingNodeFlags() {
   return NODE_FLAGS.filter((flag) => !given.includes(flag.split('=')[0]));
 }
 
-module.exports = { NODE_FLAGS, serverEnv, missingNodeFlags, poolSize };
+/** The variables serverEnv adds or sets that `env` does not already have with that value. */
+function missingEnv(env) {
+  return Object.fromEntries(Object.entries(serverEnv(env)).filter(([name, value]) => value !== undefined && env[name] !== value));
+}
+
+module.exports = { NODE_FLAGS, serverEnv, missingEnv, missingNodeFlags, poolSize };

@@ -39,14 +39,12 @@ export function serverScript(name: string, buildDir = BUILD_DIR): string {
 export function gatewayRuntime(env: Record<string, string>): { env: Record<string, string>; nodeArgs: string[] } {
   const runtime = require(join(REPO, 'bin', 'server-runtime.js')) as {
     NODE_FLAGS: string[];
-    serverEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+    missingEnv(env: NodeJS.ProcessEnv): Record<string, string>;
   };
   const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const own = envPairs('BENCH_GATEWAY_ENV', process.env.BENCH_GATEWAY_ENV ?? '');
   // Every variable serve would add or set (the pool's size, malloc's arenas), not one by one.
-  const served = runtime.serverEnv(process.env);
-  const added = Object.fromEntries(Object.entries(served).filter(([name, value]) => value !== undefined && process.env[name] !== value)) as Record<string, string>;
-  return { env: { ...env, ...added, ...own }, nodeArgs: [...runtime.NODE_FLAGS, ...extra] };
+  return { env: { ...env, ...runtime.missingEnv(process.env), ...own }, nodeArgs: [...runtime.NODE_FLAGS, ...extra] };
 }
 
 /** `NAME=value NAME2=value` as an object; a word without `NAME=` is refused, naming the variable. */
