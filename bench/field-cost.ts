@@ -47,7 +47,7 @@ function context(kind: 'bearer' | 'secret'): RequestContext {
       ? { kind, app, settings: DEFAULT_APP_SETTINGS, userId: USER_ID, sessionId: 's', scope: 'openid profile email phone', participant: false }
       : { kind, app, settings: DEFAULT_APP_SETTINGS, keyId: 'k' };
   return {
-    requestId: 'r', ip: '127.0.0.1', origin: null, crossOrigin: false, userAgent: null, caller, em: undefined, services,
+    requestId: 'r', ip: '127.0.0.1', origin: null, crossOrigin: false, userAgent: null, caller, em: undefined, reader: undefined, services,
     revealedUserIds: new Set<string>(), participantUserIds: new Set<string>(), reply: { requestError: false },
   } as unknown as RequestContext;
 }

@@ -4,7 +4,7 @@ import { Kind, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFormatError, isUnexpected } from '../graphql/format-error';
 import { LIMIT_RULES, LIMITS, nulPlugin } from '../graphql/limits';
-import type { RequestContext } from '../graphql/context';
+import { RequestStorage, requestContext, type RequestContext } from '../graphql/context';
 import { credentialUse } from '../graphql/permissions';
 import type { Services } from '../services';
 import { authenticate } from './authenticate';
@@ -50,7 +50,7 @@ const authenticationPlugin: ApolloServerPlugin<RequestContext> = {
         for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
         const headers = request.http?.headers;
         const credentials = { apiKey: headers?.get('x-api-key'), authorization: headers?.get('authorization') };
-        contextValue.caller = await authenticate(credentials, credentialUse(operation, fragments), contextValue.em, contextValue.services);
+        contextValue.caller = await authenticate(credentials, credentialUse(operation, fragments), contextValue.reader, contextValue.services);
       },
     };
   },
@@ -128,9 +128,8 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
     const reply = { requestError: false };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: info.search, body },
-      context: async () => {
-        const em = services.orm.em.fork();
-        return {
+      context: async () =>
+        requestContext({
           requestId: info.requestId,
           ip: info.ip,
           origin: info.origin,
@@ -138,13 +137,11 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
           userAgent: req.headers['user-agent'] ?? null,
           // Decided by authenticationPlugin once the operation is known.
           caller: { kind: 'none' },
-          em,
           services,
           revealedUserIds: new Set<string>(),
           participantUserIds: new Set<string>(),
           reply,
-        };
-      },
+        }, new RequestStorage(services.orm.em)),
     });
     res.statusCode = result.status ?? 200;
     if (res.statusCode === 400 && reply.requestError && result.headers.get('content-type')?.startsWith('application/json')) res.statusCode = 200;

@@ -4,10 +4,13 @@ import type { Row } from './rows';
 
 /**
  * One step of a plan: a named statement and its parameters. `get` answers the first row (or
- * undefined), `all` every row, `run` the number of rows changed.
+ * undefined), `values` the same row as an array of its values in select order (no object with a
+ * property per column: for the whole-row reads, which rows.ts maps by position), `all` every
+ * row, `run` the number of rows changed.
  */
 export type Op =
   | { mode: 'get'; name: StatementName; params: unknown[] }
+  | { mode: 'values'; name: StatementName; params: unknown[] }
   | { mode: 'all'; name: StatementName; params: unknown[] }
   | { mode: 'run'; name: StatementName; params: unknown[] };
 
@@ -19,6 +22,7 @@ export type Op =
 export type Plan<T> = Generator<Op, T, unknown>;
 
 export const get = (name: StatementName, ...params: unknown[]): Op => ({ mode: 'get', name, params });
+export const values = (name: StatementName, ...params: unknown[]): Op => ({ mode: 'values', name, params });
 export const all = (name: StatementName, ...params: unknown[]): Op => ({ mode: 'all', name, params });
 export const run = (name: StatementName, ...params: unknown[]): Op => ({ mode: 'run', name, params });
 
@@ -50,6 +54,7 @@ type ConvertError = (error: unknown) => unknown;
 
 interface BetterStatement {
   get(...params: unknown[]): unknown;
+  raw(on: boolean): BetterStatement;
   all(...params: unknown[]): unknown[];
   run(...params: unknown[]): { changes: number };
 }
@@ -83,6 +88,8 @@ function sqliteParam(value: unknown): unknown {
 export class SqliteExecutor implements Executor {
   private db?: BetterDatabase;
   private statements = new Map<StatementName, BetterStatement>();
+  /** The same statements in raw mode (rows as arrays), for `values` steps. */
+  private rawStatements = new Map<StatementName, BetterStatement>();
   private atomically?: (plan: Plan<unknown>) => unknown;
 
   constructor(
@@ -124,6 +131,7 @@ export class SqliteExecutor implements Executor {
   private adopt(db: BetterDatabase): void {
     this.db = db;
     this.statements.clear();
+    this.rawStatements.clear();
     // better-sqlite3 nests a transaction function called inside an open transaction as a
     // savepoint; at top level `.immediate` takes the write lock at BEGIN (SPEC §8).
     const tx = db.transaction((plan: Plan<unknown>) => this.drive(db, plan));
@@ -138,9 +146,14 @@ export class SqliteExecutor implements Executor {
     let step = plan.next();
     while (!step.done) {
       const op = step.value;
-      const statement = this.statement(db, op.name);
       const params = op.params.map(sqliteParam);
-      const result = op.mode === 'get' ? statement.get(...params) : op.mode === 'all' ? statement.all(...params) : statement.run(...params).changes;
+      let result: unknown;
+      if (op.mode === 'values') {
+        result = this.rawStatement(db, op.name).get(...params);
+      } else {
+        const statement = this.statement(db, op.name);
+        result = op.mode === 'get' ? statement.get(...params) : op.mode === 'all' ? statement.all(...params) : statement.run(...params).changes;
+      }
       step = plan.next(result);
     }
     return step.value;
@@ -154,6 +167,15 @@ export class SqliteExecutor implements Executor {
     }
     return statement;
   }
+
+  private rawStatement(db: BetterDatabase, name: StatementName): BetterStatement {
+    let statement = this.rawStatements.get(name);
+    if (!statement) {
+      statement = db.prepare(this.texts[name]).raw(true);
+      this.rawStatements.set(name, statement);
+    }
+    return statement;
+  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -161,7 +183,7 @@ export class SqliteExecutor implements Executor {
 // ------------------------------------------------------------------------------------------
 
 interface PgClient {
-  query(config: { name: string; text: string; values: unknown[]; types?: unknown }): Promise<{ rows: Row[]; rowCount: number | null }>;
+  query(config: { name: string; text: string; values: unknown[]; types?: unknown; rowMode?: 'array' }): Promise<{ rows: Row[]; rowCount: number | null }>;
   query(text: string): Promise<unknown>;
 }
 
@@ -221,8 +243,9 @@ export class PostgresExecutor implements Executor {
     let step = plan.next();
     while (!step.done) {
       const op = step.value;
-      const result = await connection.query({ name: this.names[op.name], text: this.texts[op.name], values: op.params, types: this.types });
-      step = plan.next(op.mode === 'get' ? result.rows[0] : op.mode === 'all' ? result.rows : (result.rowCount ?? 0));
+      const query = { name: this.names[op.name], text: this.texts[op.name], values: op.params, types: this.types };
+      const result = await connection.query(op.mode === 'values' ? { ...query, rowMode: 'array' } : query);
+      step = plan.next(op.mode === 'get' || op.mode === 'values' ? result.rows[0] : op.mode === 'all' ? result.rows : (result.rowCount ?? 0));
     }
     return step.value;
   }

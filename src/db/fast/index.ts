@@ -1,6 +1,6 @@
 import { DriverException, type EntityManager } from '@mikro-orm/core';
 import type { ApiKeyKind, SingleUseTokenPurpose } from '../entities';
-import { PostgresExecutor, SqliteExecutor, all, get, run, type Executor, type Plan } from './executors';
+import { PostgresExecutor, SqliteExecutor, all, get, run, values, type Executor, type Plan } from './executors';
 import {
   entityColumns,
   nullableDate,
@@ -130,9 +130,10 @@ export class HotStore {
   keyWithApp(em: EntityManager, keyHash: string): Promise<KeyRecord | undefined> {
     const self = this;
     return this.one(em, (function* () {
-      const row = (yield get('keyWithApp', keyHash)) as Row | undefined;
+      // k.id, k.kind, k.revoked_at, then the app's columns.
+      const row = (yield values('keyWithApp', keyHash)) as unknown[] | undefined;
       if (!row) return undefined;
-      return { keyId: row.k_id as string, kind: row.k_kind as ApiKeyKind, revoked: row.k_revoked_at != null, app: self.app(row) };
+      return { keyId: row[0] as string, kind: row[1] as ApiKeyKind, revoked: row[2] != null, app: self.app(row, 3) };
     })());
   }
 
@@ -158,8 +159,8 @@ export class HotStore {
   appById(em: EntityManager, appId: string): Promise<AppRecord | undefined> {
     const self = this;
     return this.one(em, (function* () {
-      const row = (yield get('appById', appId)) as Row | undefined;
-      return row && self.app(row);
+      const row = (yield values('appById', appId)) as unknown[] | undefined;
+      return row && self.app(row, 0);
     })());
   }
 
@@ -176,20 +177,20 @@ export class HotStore {
   }
 
   userById(em: EntityManager, appId: string, id: string): Promise<UserRecord | undefined> {
-    return this.one(em, this.user(get('userById', id, appId)));
+    return this.one(em, this.user(values('userById', id, appId)));
   }
 
   userByEmail(em: EntityManager, appId: string, emailKey: string): Promise<UserRecord | undefined> {
-    return this.one(em, this.user(get('userByEmail', appId, emailKey)));
+    return this.one(em, this.user(values('userByEmail', appId, emailKey)));
   }
 
   /** By phone number; the oldest account when several share it (no per-app phone uniqueness). */
   userByPhone(em: EntityManager, appId: string, phoneNumber: string): Promise<UserRecord | undefined> {
-    return this.one(em, this.user(get('userByPhone', appId, phoneNumber)));
+    return this.one(em, this.user(values('userByPhone', appId, phoneNumber)));
   }
 
   userByExternalId(em: EntityManager, appId: string, externalId: string): Promise<UserRecord | undefined> {
-    return this.one(em, this.user(get('userByExternalId', appId, externalId)));
+    return this.one(em, this.user(values('userByExternalId', appId, externalId)));
   }
 
   /** The login lookup: the account an already normalised email key or E.164 number names. */
@@ -277,11 +278,11 @@ export class HotStore {
 
   /** The challenge row of a destination; `live` only when not yet consumed. */
   otpChallenge(em: EntityManager, appId: string, destination: string, options: { live?: boolean } = {}): Promise<OtpRecord | undefined> {
-    return this.one(em, this.otp(get(options.live ? 'otpLiveByDestination' : 'otpByDestination', appId, destination)));
+    return this.one(em, this.otp(values(options.live ? 'otpLiveByDestination' : 'otpByDestination', appId, destination)));
   }
 
   otpChallengeById(em: EntityManager, id: string): Promise<OtpRecord | undefined> {
-    return this.one(em, this.otp(get('otpById', id)));
+    return this.one(em, this.otp(values('otpById', id)));
   }
 
   /**
@@ -380,8 +381,8 @@ export class HotStore {
 
   // --- plans shared by the methods above ------------------------------------------------------
 
-  private app(row: Row): AppRecord {
-    return this.columns.app.read(row, this.decode) as unknown as AppRecord;
+  private app(row: unknown[], offset: number): AppRecord {
+    return this.columns.app.readValues(row, offset, this.decode) as unknown as AppRecord;
   }
 
   private *exists(name: 'checkEmail' | 'checkPhone', appId: string, key: string): Plan<{ exists: boolean; isSocial: boolean }> {
@@ -389,14 +390,15 @@ export class HotStore {
     return { exists: row !== undefined, isSocial: row !== undefined && this.decode.bool(row.is_social) };
   }
 
-  private *user(op: ReturnType<typeof get>): Plan<UserRecord | undefined> {
-    const row = (yield op) as Row | undefined;
-    return row && (this.columns.user.read(row, this.decode) as unknown as UserRecord);
+  /** A whole user row read by `values` (the user's columns only, in select order). */
+  private *user(op: ReturnType<typeof values>): Plan<UserRecord | undefined> {
+    const row = (yield op) as unknown[] | undefined;
+    return row && (this.columns.user.readValues(row, 0, this.decode) as unknown as UserRecord);
   }
 
-  private *otp(op: ReturnType<typeof get>): Plan<OtpRecord | undefined> {
-    const row = (yield op) as Row | undefined;
-    return row && (this.columns.otp.read(row, this.decode) as unknown as OtpRecord);
+  private *otp(op: ReturnType<typeof values>): Plan<OtpRecord | undefined> {
+    const row = (yield op) as unknown[] | undefined;
+    return row && (this.columns.otp.readValues(row, 0, this.decode) as unknown as OtpRecord);
   }
 
   private *refreshRow(tokenHash: string): Plan<RefreshRecord | undefined> {

@@ -173,8 +173,12 @@ type Kind = 'plain' | 'date' | 'bool' | 'json';
 export interface EntityColumns {
   /** The select list, `alias."col" as "alias_col", …`, in property order. */
   readonly select: string;
-  /** Reads a row selected with `select`. */
+  /** How many columns `select` lists. */
+  readonly count: number;
+  /** Reads a row selected with `select` (one object per row, keyed `alias_col`). */
   read(row: Row, decoder: Decoder): Record<string, unknown>;
+  /** Reads the same columns from a row of values in select order, from `offset` on (a `values` statement). */
+  readValues(values: unknown[], offset: number, decoder: Decoder): Record<string, unknown>;
 }
 
 /**
@@ -193,17 +197,29 @@ export function entityColumns(meta: EntityMetadata, alias: string): EntityColumn
     });
   return {
     select: columns.map((c) => `${alias}."${c.field}" as "${c.key}"`).join(', '),
-    read(row, decoder) {
-      const out: Record<string, unknown> = {};
-      for (const c of columns) {
-        const raw = row[c.key];
-        if (raw == null) out[c.name] = c.kind === 'bool' ? false : null;
-        else if (c.kind === 'date') out[c.name] = decoder.date(raw);
-        else if (c.kind === 'bool') out[c.name] = decoder.bool(raw);
-        else if (c.kind === 'json') out[c.name] = decoder.json(raw);
-        else out[c.name] = raw;
-      }
-      return out;
-    },
+    count: columns.length,
+    read: compileReader(columns, (c) => `row[${JSON.stringify(c.key)}]`, ['row', 'd']) as EntityColumns['read'],
+    readValues: compileReader(columns, (_c, i) => `values[offset + ${i}]`, ['values', 'offset', 'd']) as EntityColumns['readValues'],
   };
+}
+
+/**
+ * A reader made for one entity's columns, once, when the store is built: one object literal
+ * with every property in the same order, rather than a loop that sets properties by computed
+ * name. Measured on the user row (43 columns): 0.5 µs against 3–5 µs for the loop, and every
+ * record of an entity has one shape, so the code that reads them stays monomorphic (bench/README.md,
+ * "user(email)'s p99"). The text is built only from the ORM's metadata (property names, quoted
+ * with JSON.stringify), never from anything a request carries.
+ */
+function compileReader(columns: { name: string; key: string; kind: Kind }[], source: (c: { key: string }, index: number) => string, params: string[]): (...args: unknown[]) => Record<string, unknown> {
+  const fields = columns.map((c, i) => {
+    const raw = source(c, i);
+    const value =
+      c.kind === 'date' ? `${raw} == null ? null : d.date(${raw})`
+      : c.kind === 'bool' ? `${raw} == null ? false : d.bool(${raw})`
+      : c.kind === 'json' ? `${raw} == null ? null : d.json(${raw})`
+      : `${raw} ?? null`;
+    return `${JSON.stringify(c.name)}: ${value}`;
+  });
+  return new Function(...params, `return { ${fields.join(', ')} };`) as (...args: unknown[]) => Record<string, unknown>;
 }

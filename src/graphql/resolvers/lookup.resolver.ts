@@ -9,7 +9,7 @@ import { UserType } from '../types/user.type';
 export class LookupResolver {
   @Query(() => IdentityCheck, { description: 'Does this email have an account? (SessionM step 1) Any API key.' })
   async checkEmail(@Arg('email', () => String) email: string, @Ctx() ctx: RequestContext): Promise<IdentityCheck> {
-    return ctx.services.users.checkEmail(ctx.em, tenantOf(ctx), email);
+    return ctx.services.users.checkEmail(ctx.reader, tenantOf(ctx), email);
   }
 
   @Query(() => IdentityCheck, { description: 'Does this phone number have an account? Any API key.' })
@@ -18,7 +18,7 @@ export class LookupResolver {
     @Arg('countryCode', () => String, { nullable: true, description: 'ISO 3166 alpha-2 or alpha-3, when phoneNumber is national' }) countryCode: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<IdentityCheck> {
-    return ctx.services.users.checkPhoneNumber(ctx.em, tenantOf(ctx), phoneNumber, countryCode);
+    return ctx.services.users.checkPhoneNumber(ctx.reader, tenantOf(ctx), phoneNumber, countryCode);
   }
 
   @Query(() => UserType, { nullable: true, description: 'One user by exactly one key; null when not found. Secret key.' })
@@ -31,7 +31,7 @@ export class LookupResolver {
     @Ctx() ctx: RequestContext,
   ): Promise<UserType | null> {
     const tenant = tenantOf(ctx);
-    const user = await ctx.services.users.view(ctx.em, tenant, { id, externalId, email, phoneNumber, countryCode });
+    const user = await ctx.services.users.view(ctx.reader, tenant, { id, externalId, email, phoneNumber, countryCode });
     return user && UserType.from(user, tenant.settings);
   }
 

@@ -11,7 +11,7 @@ export class ProfileResolver {
   @Query(() => UserType, { description: 'The signed-in user. Bearer.' })
   async me(@Ctx() ctx: RequestContext): Promise<UserType> {
     const tenant = tenantOf(ctx);
-    const user = await ctx.services.users.viewById(ctx.em, tenant, bearerOf(ctx).userId);
+    const user = await ctx.services.users.viewById(ctx.reader, tenant, bearerOf(ctx).userId);
     return UserType.from(user, tenant.settings);
   }
 
