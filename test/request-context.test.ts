@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HotStore } from '../src/db/fast';
 import { migrate, openOrm } from '../src/db/orm';
 import { RequestStorage, requestContext, type RequestContext } from '../src/graphql/context';
 
@@ -60,7 +61,6 @@ describe('the request context’s storage', () => {
   });
 
   it('lets the prepared path read through the root, and refuses the ORM’s own use of it', async () => {
-    const { HotStore } = await import('../src/db/fast');
     const ctx = context();
     await expect(HotStore.of(ctx.reader).checkEmail(ctx.reader, 'no-such-app', 'a@b.example')).resolves.toEqual({ exists: false, isSocial: false });
     await expect(ctx.reader.findOne('User', { emailKey: 'a@b.example' })).rejects.toThrow(/global EntityManager/);
