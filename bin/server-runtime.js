@@ -35,14 +35,17 @@ function serverEnv(env) {
 
 /**
  * libuv's thread pool: every argon2 hash runs on it and takes 19 MiB, which glibc keeps in that
- * thread's arena once freed, so the pool's size is how much login holds for good (4 threads:
- * +76 MB). One thread per core was tried (2 here: 38 MB less after login) and cost logins: the
- * full bench run had the gateway at 0.80× the hash bound in all three rounds, where 4 threads
- * measured 0.85–0.97× (bench/README.md "RSS"), so it is libuv's 4 — or one per core where
- * there are more, up to 8. An operator's UV_THREADPOOL_SIZE wins.
+ * thread's arena once freed, so the pool's size is how much login holds for good (19 MiB a
+ * thread). One thread per core, plus one: the main thread then always has a hash waiting for
+ * each core the moment one finishes, and the cores are not oversubscribed. Measured on 2 cores
+ * (bench/README.md, "Login: a pool of cores + 1"), login-only runs alternating: 3 threads
+ * 0.96× and 0.95× the hash bound (36–39 ms of CPU per login), libuv's default of 4 0.86× and
+ * 0.78× (40–42 ms: five busy threads on two cores, each hash evicting the others' and the main
+ * thread's caches), 2 threads 0.80× (a core idles while the main thread works). At most 8.
+ * An operator's UV_THREADPOOL_SIZE wins.
  */
 function poolSize() {
-  return Math.min(8, Math.max(4, availableParallelism()));
+  return Math.min(8, availableParallelism() + 1);
 }
 
 /**

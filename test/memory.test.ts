@@ -117,8 +117,8 @@ describe.runIf(process.platform === 'linux' && typeof (process as { execve?: unk
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     expect(argv).toContain('--max-semi-space-size=8');
     expect(argv).toContain('--max-old-space-size=512');
-    // An operator's UV_THREADPOOL_SIZE wins; else libuv's 4, or one per core up to 8.
-    const pool = process.env.UV_THREADPOOL_SIZE ?? String(Math.min(8, Math.max(4, availableParallelism())));
+    // An operator's UV_THREADPOOL_SIZE wins; else one thread per core plus one, up to 8.
+    const pool = process.env.UV_THREADPOOL_SIZE ?? String(Math.min(8, availableParallelism() + 1));
     expect(environ).toContain(`UV_THREADPOOL_SIZE=${pool}`);
     expect(environ).toContain(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 2}`);
     // The pid we started is the server: it exec'd itself, no second process in between.

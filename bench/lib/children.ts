@@ -31,7 +31,7 @@ export function serverScript(name: string, buildDir = BUILD_DIR): string {
  * the young and old generations' sizes, the thread pool's, malloc's arenas), so its memory and
  * CPU are production's; its memory budget (MEMORY_BUDGET_MB) is serve's too.
  * BENCH_GATEWAY_NODE_ARGS adds node arguments after them (a later V8 flag wins: e.g.
- * `--max-semi-space-size=64` for Node 24's default; UV_THREADPOOL_SIZE=4 in the environment
+ * `--max-semi-space-size=64` for Node 24's default; UV_THREADPOOL_SIZE=4 in BENCH_GATEWAY_ENV
  * for libuv's), and BENCH_GATEWAY_ENV environment variables for the gateway alone
  * (`NAME=value NAME2=value`, e.g. `MALLOC_ARENA_MAX=8 MEMORY_BUDGET_MB=0` for the settings before
  * issue 13's second RSS pass).
