@@ -1,7 +1,7 @@
 /**
  * What the pieces of a user(email) answer cost on their own, in one process (CPU µs per call, median of 5 × 20,000):
  * the request's EntityManager fork, normalizeEmail, the prepared checkEmail and userByEmail reads, UserType.from.
- * The figures behind bench/README.md, "user(email)'s p99".
+ * The figures behind bench/README.md, "Lookups without a fork, rows by position, a pool of cores + 1".
  *
  *   npx tsx bench/user-path.ts
  */

@@ -38,10 +38,11 @@ function serverEnv(env) {
  * thread's arena once freed, so the pool's size is how much login holds for good (19 MiB a
  * thread). One thread per core, plus one: the main thread then always has a hash waiting for
  * each core the moment one finishes, and the cores are not oversubscribed. Measured on 2 cores
- * (bench/README.md, "Login: a pool of cores + 1"), login-only runs alternating: 3 threads
- * 0.96× and 0.95× the hash bound (36–39 ms of CPU per login), libuv's default of 4 0.86× and
- * 0.78× (40–42 ms: five busy threads on two cores, each hash evicting the others' and the main
- * thread's caches), 2 threads 0.80× (a core idles while the main thread works). At most 8.
+ * (bench/README.md, "Lookups without a fork, rows by position, a pool of cores + 1"),
+ * login-only runs alternating: 3 threads 0.85–0.96× the hash bound (median 0.90), libuv's
+ * default of 4 0.78–0.96× (median 0.84; 40–44 ms of CPU per login against the bound's 33–37:
+ * five busy threads on two cores, each hash evicting the others' and the main thread's
+ * caches), 2 threads 0.80× (a core idles while the main thread works). At most 8.
  * An operator's UV_THREADPOOL_SIZE wins.
  */
 function poolSize() {

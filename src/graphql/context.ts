@@ -19,7 +19,8 @@ export interface RequestContext {
    * For the prepared path's reads only (db/fast: API key, bearer check, lookups, `me`): the
    * request's fork once it has one, so such a read inside its transaction sees its writes; until
    * then the ORM's root EntityManager, which those reads use only for its connection and which
-   * builds no entity. A lookup then costs no fork (bench/README.md, "user(email)'s p99").
+   * builds no entity. A lookup then costs no fork (bench/README.md,
+   * "Lookups without a fork, rows by position, a pool of cores + 1").
    * Anything that builds, edits or flushes entities takes `em`: the root refuses such use.
    */
   reader: EntityManager;
