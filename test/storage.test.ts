@@ -81,7 +81,7 @@ describe('DATABASE_URL for PostgreSQL', () => {
 });
 
 describe.skipIf(TEST_DATABASE_URL)('SQLite checkpoints off the event loop (issue 13)', () => {
-  it('turns the automatic checkpoint off on the serving connection and copies the WAL into the file from a connection of its own', async () => {
+  it('turns the automatic checkpoint off on the serving connection and copies the WAL into the file on its own thread', async () => {
     const connection = gw.gateway.orm.em.getConnection();
     expect(await connection.execute('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 0 }]);
     const file = gw.gateway.orm.config.get('dbName')!;

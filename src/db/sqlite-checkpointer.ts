@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/core';
-import sqlite3 from 'sqlite3';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger';
 import { dialectOf } from './orm';
 
@@ -7,91 +7,94 @@ import { dialectOf } from './orm';
 const INTERVAL_MS = 250;
 /** SQLite's own default, restored on the serving connection if the checkpointer stops working. */
 const AUTOCHECKPOINT_PAGES = 1000;
-const CHECKPOINT = 'PRAGMA wal_checkpoint(PASSIVE)';
+
+/**
+ * The checkpointer's thread: its own connection to the same file, a PASSIVE checkpoint every
+ * `intervalMs` (it never waits for or blocks the writer), and a last one when told to stop.
+ * Plain JavaScript, evaluated as a worker, so it runs the same from src/ (tests) and the build.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { fileMustExist: true });
+db.pragma('busy_timeout = 1000');
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+let failed = false;
+const pass = () => {
+  try {
+    checkpoint.get();
+  } catch (error) {
+    if (!failed) parentPort.postMessage({ error: String(error && error.message || error).slice(0, 300) });
+    failed = true;
+  }
+};
+const timer = setInterval(pass, workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message !== 'stop') return;
+  clearInterval(timer);
+  pass();
+  db.close();
+  parentPort.close();
+});
+parentPort.postMessage({ ready: true });
+`;
 
 /**
  * WAL checkpoints off the event loop (issue 13, bench/README.md "requestOtp: the courier on
  * the prepared path, checkpoints off the event loop"). With SQLite's default, the commit that takes the WAL past 1000 pages copies them into
  * the database file and fsyncs both, inside that request: ~40 µs of blocking per commit on
  * average here, at three commits per requestOtp. A serving gateway instead turns the automatic
- * checkpoint off on its connection and runs a PASSIVE checkpoint (it never waits for or blocks
- * the writer) every 250 ms on a connection of its own.
- *
- * That connection is node-sqlite3's, whose statements run on libuv's thread pool: the
- * checkpoint's copying and fsyncs happen there, and the process holds no second JavaScript
- * isolate for it. The first version ran better-sqlite3 in a worker thread, whose isolate held
- * ~17 MB of RSS for a statement four times a second (bench/README.md, "The checkpointer without
- * an isolate"). A checkpoint takes a pool thread for a moment between two password hashes.
+ * checkpoint off on its connection and runs the checkpoints on a thread of their own.
  *
  * Durability is unchanged (WAL, synchronous=NORMAL: a commit is in the WAL before it is
- * acknowledged; a crash leaves a longer WAL that the next open replays). Should a checkpoint
+ * acknowledged; a crash leaves a longer WAL that the next open replays). Should the thread
  * fail, the serving connection goes back to automatic checkpoints, so the WAL never grows
  * without bound. The CLI never starts one: its commits are few and its process short.
  */
 export class SqliteCheckpointer {
   private stopped = false;
-  /** The checkpoint in flight, if any: one at a time, never a queue of them. */
-  private running: Promise<void> | null = null;
-  private readonly timer: NodeJS.Timeout;
 
   private constructor(
-    private readonly db: sqlite3.Database,
+    private readonly worker: Worker,
     private readonly restoreAutocheckpoint: () => Promise<void>,
-    private readonly giveUp: (reason: string) => void,
-  ) {
-    this.timer = setInterval(() => {
-      if (!this.running) void this.pass();
-    }, INTERVAL_MS);
-    this.timer.unref();
-  }
+  ) {}
 
   /** Starts one for `orm`, opened on `databaseUrl`, when that is SQLite (null on PostgreSQL). */
   static async start(orm: MikroORM, databaseUrl: string, logger: Logger): Promise<SqliteCheckpointer | null> {
     if (dialectOf(databaseUrl) !== 'sqlite') return null;
-    const file = orm.config.get('dbName')!;
+    const file = orm.config.get('dbName');
     const connection = orm.em.getConnection();
     const setAutocheckpoint = (pages: number) => connection.execute(`PRAGMA wal_autocheckpoint = ${pages}`);
-    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const opened: sqlite3.Database = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (error) => (error ? reject(error) : resolve(opened)));
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver: require.resolve('better-sqlite3'), file, intervalMs: INTERVAL_MS } });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
     });
-    db.configure('busyTimeout', 1000);
+    worker.unref();
     const restore = async () => {
       await setAutocheckpoint(AUTOCHECKPOINT_PAGES).catch(() => undefined);
     };
-    let checkpointer: SqliteCheckpointer | undefined;
+    const checkpointer = new SqliteCheckpointer(worker, restore);
     const giveUp = (reason: string) => {
-      if (!checkpointer || checkpointer.stopped) return;
+      if (checkpointer.stopped) return;
       checkpointer.stopped = true;
-      clearInterval(checkpointer.timer);
-      logger.error({ cause: reason.slice(0, 300) }, 'sqlite checkpointer stopped; automatic checkpoints are back on');
-      db.close(() => undefined);
+      logger.error({ cause: reason }, 'sqlite checkpointer stopped; automatic checkpoints are back on');
       void restore();
     };
-    checkpointer = new SqliteCheckpointer(db, restore, giveUp);
+    worker.on('message', (message: { error?: string }) => message.error && giveUp(message.error));
+    worker.on('error', (error) => giveUp(error.message));
+    worker.on('exit', (code) => giveUp(`its thread exited (${code})`));
     await setAutocheckpoint(0);
     return checkpointer;
   }
 
-  /** One PASSIVE checkpoint on the thread pool; a failure hands checkpoints back to SQLite. */
-  private pass(): Promise<void> {
-    this.running = new Promise<void>((resolve) => {
-      this.db.get(CHECKPOINT, (error: Error | null) => {
-        this.running = null;
-        if (error && !this.stopped) this.giveUp(error.message);
-        resolve();
-      });
-    });
-    return this.running;
-  }
-
-  /** A last checkpoint, then the connection closes (gateway close, before the ORM closes). */
+  /** A last checkpoint, then the thread ends (gateway close, before the ORM closes). */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.timer);
     await this.restoreAutocheckpoint();
-    await this.running;
-    await this.pass();
-    await new Promise<void>((resolve) => this.db.close(() => resolve()));
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage('stop');
+    await exited;
   }
 }
