@@ -48,7 +48,7 @@ export function gatewayRuntime(env: Record<string, string>): { env: Record<strin
 }
 
 /** `NAME=value NAME2=value` as an object; a word without `NAME=` is refused, naming the variable. */
-function envPairs(variable: string, text: string): Record<string, string> {
+export function envPairs(variable: string, text: string): Record<string, string> {
   return Object.fromEntries(
     text.split(/\s+/).filter(Boolean).map((pair) => {
       const at = pair.indexOf('=');
