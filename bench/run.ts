@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildServers, envPairs, gatewayRuntime, REPO, rssMB, startServer, type Server } from './lib/children';
+import { buildServers, gatewayRuntime, REPO, rssMB, startServer, type Server } from './lib/children';
 import { emptyRound, makeDriver, pairedRatio, pause, side, type Load, type RunFigures, type ScenarioResult, type Side } from './lib/measure';
 import { getSessionLoad, otpSignInLoad, peerSessionCookies, readPeerOtps, sendOtpLoad, signInLoad } from './lib/peer-load';
 import { peerVersions, seedPeer } from './lib/peer-seed';
@@ -230,10 +230,8 @@ async function main(): Promise<void> {
     servers.push(gateway);
     // --before-build DIR: another build of the gateway (bench/tsconfig.json compiled from an older
     // tree, see bench/README.md) run as a third side of every gateway scenario: before/after figures.
-    // BENCH_BEFORE_ENV (`NAME=value …`) sets variables for that gateway alone, over BENCH_GATEWAY_ENV's:
-    // an A/B of a runtime setting with one build (an empty value, `NAME=`, takes one away).
-    const beforeEnv = { ...runtime.env, ...envPairs('BENCH_BEFORE_ENV', process.env.BENCH_BEFORE_ENV ?? '') };
-    const before = flags['before-build'] ? await startServer('gateway-before', beforeEnv, runtime.nodeArgs, flags['before-build']) : undefined;
+    // Its environment may differ from this gateway's (BENCH_BEFORE_ENV, see gatewayRuntime).
+    const before = flags['before-build'] ? await startServer('gateway-before', runtime.beforeEnv, runtime.nodeArgs, flags['before-build']) : undefined;
     if (before) servers.push(before);
     const apollo = await startServer('apollo-reference', env);
     servers.push(apollo);

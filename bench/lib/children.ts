@@ -34,9 +34,11 @@ export function serverScript(name: string, buildDir = BUILD_DIR): string {
  * `--max-semi-space-size=64` for Node 24's default; UV_THREADPOOL_SIZE=4 in BENCH_GATEWAY_ENV
  * for libuv's), and BENCH_GATEWAY_ENV environment variables for the gateway alone
  * (`NAME=value NAME2=value`, e.g. `MALLOC_ARENA_MAX=8 MEMORY_BUDGET_MB=0` for the settings before
- * issue 13's second RSS pass).
+ * issue 13's second RSS pass). `beforeEnv` is the --before-build gateway's: the same, with
+ * BENCH_BEFORE_ENV's variables over them (`NAME=` sets one empty), so a runtime setting can be
+ * A/B'd with one build.
  */
-export function gatewayRuntime(env: Record<string, string>): { env: Record<string, string>; nodeArgs: string[] } {
+export function gatewayRuntime(env: Record<string, string>): { env: Record<string, string>; beforeEnv: Record<string, string>; nodeArgs: string[] } {
   const runtime = require(join(REPO, 'bin', 'server-runtime.js')) as {
     NODE_FLAGS: string[];
     missingEnv(env: NodeJS.ProcessEnv): Record<string, string>;
@@ -44,11 +46,13 @@ export function gatewayRuntime(env: Record<string, string>): { env: Record<strin
   const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const own = envPairs('BENCH_GATEWAY_ENV', process.env.BENCH_GATEWAY_ENV ?? '');
   // Every variable serve would add or set (the pool's size, malloc's arenas), not one by one.
-  return { env: { ...env, ...runtime.missingEnv(process.env), ...own }, nodeArgs: [...runtime.NODE_FLAGS, ...extra] };
+  const gateway = { ...env, ...runtime.missingEnv(process.env), ...own };
+  const beforeEnv = { ...gateway, ...envPairs('BENCH_BEFORE_ENV', process.env.BENCH_BEFORE_ENV ?? '') };
+  return { env: gateway, beforeEnv, nodeArgs: [...runtime.NODE_FLAGS, ...extra] };
 }
 
 /** `NAME=value NAME2=value` as an object; a word without `NAME=` is refused, naming the variable. */
-export function envPairs(variable: string, text: string): Record<string, string> {
+function envPairs(variable: string, text: string): Record<string, string> {
   return Object.fromEntries(
     text.split(/\s+/).filter(Boolean).map((pair) => {
       const at = pair.indexOf('=');
