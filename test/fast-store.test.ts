@@ -299,6 +299,9 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       fromName: 'Fast',
       createdAt: at,
       nextAttemptAt: at,
+      status: 'pending',
+      attempts: 0,
+      lockedUntil: null,
       carrierId,
       expiresAt: later(600_000, at),
     });
@@ -376,6 +379,20 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       await store.claimOutbox(fork(), { id: notYet.id, status: 'pending', attempts: 0 }, lease);
       expect(await store.markOutboxDelivered(fork(), { id: notYet.id, status: 'sending', attempts: 1 }, now, 'outbox', true)).toBe(true);
       expect((await fork().findOneOrFail(OutboxMessage, { id: notYet.id })).body).toBe('code 123456');
+    });
+    it('writes a message claimed for its own worker: not due to any pass within its lease, due after it, recorded under that first attempt', async () => {
+      const to = `claimed-${unique()}@example.com`;
+      const now = new Date();
+      const lease = later(60_000, now);
+      const claimed: NewOutboxMessage = { ...message(newId(), to, later(-5000, now)), status: 'sending', attempts: 1, lockedUntil: lease };
+      await store.insertOutbox(fork(), claimed);
+      expect(await fork().findOneOrFail(OutboxMessage, { id: claimed.id })).toMatchObject({ status: 'sending', attempts: 1, lockedUntil: lease });
+      // Another instance's pass (or this one's) leaves it to the worker it was handed to…
+      expect((await store.dueOutbox(fork(), now, 1000)).some((m) => m.id === claimed.id)).toBe(false);
+      // …until the lease runs out (that process died): then it is due like any cut claim.
+      expect((await store.dueOutbox(fork(), later(1, lease), 1000)).find((m) => m.id === claimed.id)).toMatchObject({ status: 'sending', attempts: 1 });
+      expect(await store.markOutboxDelivered(fork(), { id: claimed.id, status: 'sending', attempts: 1 }, now, 'smtp', false)).toBe(true);
+      expect(await fork().findOneOrFail(OutboxMessage, { id: claimed.id })).toMatchObject({ status: 'delivered', attempts: 1, body: '' });
     });
   });
 

@@ -40,6 +40,8 @@ export interface Config {
   courierStartDelayMs: number;
   /** Attempts per message before it is marked failed (its code is then dead). */
   courierMaxAttempts: number;
+  /** How long a claim on a message holds: one still `sending` after it (its process died) is taken again. */
+  courierLeaseMs: number;
   /** How often the gateway deletes security events past their app's retention; 0: never (SPEC §4.10). */
   securityEventPurgeIntervalMs: number;
   /** Attempts of a webhook delivery before it is marked failed (backoff as every message's: 5 s, 20 s, 80 s, 320 s, then 15 min). */
@@ -100,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     courierPollMs: intVar(env, 'COURIER_POLL_MS', 1000, 10, 60_000),
     courierStartDelayMs: intVar(env, 'COURIER_START_DELAY_MS', 0, 0, 3_600_000),
     courierMaxAttempts: intVar(env, 'COURIER_MAX_ATTEMPTS', 5, 1, 50),
+    courierLeaseMs: intVar(env, 'COURIER_LEASE_MS', 60_000, 1_000, 3_600_000),
     securityEventPurgeIntervalMs: intVar(env, 'SECURITY_EVENT_PURGE_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     webhookMaxAttempts: intVar(env, 'WEBHOOK_MAX_ATTEMPTS', 12, 1, 100),
     memoryBudgetMb: intVar(env, 'MEMORY_BUDGET_MB', 200, 0, 1_048_576),

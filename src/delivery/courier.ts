@@ -84,14 +84,18 @@ export class Courier {
   async send(em: EntityManager, request: SendRequest): Promise<SendResult> {
     const message = await this.compose(em, request);
     await HotStore.of(em).insertOutbox(em, message);
-    this.wakeAfterCommit(em);
+    this.queued(em, message);
     return { channel: request.channel, via: this.transports[request.channel]!.name, messageId: message.id };
   }
 
   /**
    * The outbox row send() would write, rendered but not written: for a caller that writes it in
    * one prepared plan with what it carries (a one-time code: HotStore.writeOtp), then calls
-   * wakeAfterCommit. Refuses at once when no adapter can take the channel (DELIVERY_FAILED).
+   * queued(). Refuses at once when no adapter can take the channel (DELIVERY_FAILED).
+   *
+   * When this process's worker is delivering, the row is claimed for it already (`sending`, its
+   * first attempt leased): after the commit it goes to the worker from memory, with no pass to
+   * read it and no claim to write (OutboxWorker.handOff).
    */
   async compose(em: EntityManager, request: SendRequest): Promise<NewOutboxMessage> {
     if (!this.transports[request.channel]) {
@@ -100,6 +104,7 @@ export class Courier {
     const settings = request.settings ?? this.apps.settingsOf(await em.findOneOrFail(App, { id: request.appId }));
     const rendered = renderTemplate(request.template, request.channel, request.vars, settings);
     const now = this.clock.now();
+    const lease = this.worker.handOffLease(now);
     return {
       id: newId(),
       appId: request.appId,
@@ -111,16 +116,28 @@ export class Courier {
       fromName: settings.brandName,
       createdAt: now,
       nextAttemptAt: now,
+      status: lease ? 'sending' : 'pending',
+      attempts: lease ? 1 : 0,
+      lockedUntil: lease,
       carrierId: request.carrierId ?? null,
       expiresAt: request.expiresAt ?? null,
     };
   }
 
   /**
-   * Wakes the worker once `em`'s transaction has committed (at once without one): after send(),
-   * a composed message written with its code, or rows a module writes to the outbox itself —
-   * webhook deliveries (identity/lifecycle/webhooks.ts). After this turn of the event loop: the
-   * answer goes out before the worker's queries.
+   * A composed message was written with `em`: once its transaction has committed (at once
+   * without one), the worker gets it — from memory when compose() claimed it, else woken to
+   * read the outbox.
+   */
+  queued(em: EntityManager, message: NewOutboxMessage): void {
+    if (message.status === 'sending') afterCommit(em, () => this.worker.handOff(message));
+    else this.wakeAfterCommit(em);
+  }
+
+  /**
+   * Wakes the worker once `em`'s transaction has committed (at once without one), for rows a
+   * module writes to the outbox itself: webhook deliveries (identity/lifecycle/webhooks.ts).
+   * After this turn of the event loop: the answer goes out before the worker's queries.
    */
   wakeAfterCommit(em: EntityManager): void {
     afterCommit(em, () => this.worker.wakeSoon());

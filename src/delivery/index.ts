@@ -42,6 +42,7 @@ export function createCourier(config: Config, deps: CourierDeps): Courier {
     pollMs: config.courierPollMs,
     startDelayMs: config.courierStartDelayMs,
     maxAttempts: config.courierMaxAttempts,
+    leaseMs: config.courierLeaseMs,
     channelMaxAttempts: { WEBHOOK: config.webhookMaxAttempts },
   });
 }

@@ -104,7 +104,11 @@ export interface OtpWrite {
   message: NewOutboxMessage | null;
 }
 
-/** An outbox row as the courier queues it (pending, no attempt yet). */
+/**
+ * An outbox row as the courier queues it: pending with no attempt yet, or already claimed by
+ * the worker of the process that writes it (`sending`, its first attempt, leased until
+ * `lockedUntil`: delivered from memory after the commit, see OutboxWorker.handOff).
+ */
 export interface NewOutboxMessage {
   id: string;
   appId: string;
@@ -116,6 +120,9 @@ export interface NewOutboxMessage {
   fromName: string;
   createdAt: Date;
   nextAttemptAt: Date;
+  status: 'pending' | 'sending';
+  attempts: 0 | 1;
+  lockedUntil: Date | null;
   carrierId: string | null;
   expiresAt: Date | null;
 }

@@ -86,7 +86,7 @@ export function statementTexts(c: StatementColumns) {
     // --- the courier's outbox (delivery/courier.ts send, delivery/worker.ts) ---------------------
     outboxInsert:
       'insert into outbox_message (id, app_id, channel, "to", template, subject, body, from_name, created_at, status, attempts, next_attempt_at, ' +
-      "locked_until, delivered_at, via, last_error, carrier_id, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, null, null, null, null, ?, ?)",
+      "locked_until, delivered_at, via, last_error, carrier_id, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, null, ?, ?)",
     /** What a queued message costs, matching no row: an unknown account's code (SPEC §6, not in time). */
     outboxDecoy: 'update outbox_message set attempts = 0 where id = ?',
     /** Due: pending whose time has come, or sending whose claim's lease ran out (the outbox_message_due_idx prefix). */

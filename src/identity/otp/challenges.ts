@@ -145,7 +145,7 @@ export class ChallengeStore {
       throw error;
     }
     if (!written) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
-    if (message) this.courier.wakeAfterCommit(em);
+    if (message) this.courier.queued(em, message);
     return { expiresAt: fields.expiresAt, expiresIn: ttl, resendAfter: OTP_LIMITS.resendCooldownSeconds };
   }
 
