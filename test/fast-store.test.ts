@@ -299,8 +299,6 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       fromName: 'Fast',
       createdAt: at,
       nextAttemptAt: at,
-      status: 'pending',
-      attempts: 0,
       lockedUntil: null,
       carrierId,
       expiresAt: later(600_000, at),
@@ -384,7 +382,7 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       const to = `claimed-${unique()}@example.com`;
       const now = new Date();
       const lease = later(60_000, now);
-      const claimed: NewOutboxMessage = { ...message(newId(), to, later(-5000, now)), status: 'sending', attempts: 1, lockedUntil: lease };
+      const claimed: NewOutboxMessage = { ...message(newId(), to, later(-5000, now)), lockedUntil: lease };
       await store.insertOutbox(fork(), claimed);
       expect(await fork().findOneOrFail(OutboxMessage, { id: claimed.id })).toMatchObject({ status: 'sending', attempts: 1, lockedUntil: lease });
       // Another instance's pass (or this one's) leaves it to the worker it was handed to…

@@ -104,7 +104,6 @@ export class Courier {
     const settings = request.settings ?? this.apps.settingsOf(await em.findOneOrFail(App, { id: request.appId }));
     const rendered = renderTemplate(request.template, request.channel, request.vars, settings);
     const now = this.clock.now();
-    const lease = this.worker.handOffLease(now);
     return {
       id: newId(),
       appId: request.appId,
@@ -116,9 +115,7 @@ export class Courier {
       fromName: settings.brandName,
       createdAt: now,
       nextAttemptAt: now,
-      status: lease ? 'sending' : 'pending',
-      attempts: lease ? 1 : 0,
-      lockedUntil: lease,
+      lockedUntil: this.worker.handOffLease(now),
       carrierId: request.carrierId ?? null,
       expiresAt: request.expiresAt ?? null,
     };
@@ -130,7 +127,7 @@ export class Courier {
    * read the outbox.
    */
   queued(em: EntityManager, message: NewOutboxMessage): void {
-    if (message.status === 'sending') afterCommit(em, () => this.worker.handOff(message));
+    if (message.lockedUntil) afterCommit(em, () => this.worker.handOff(message));
     else this.wakeAfterCommit(em);
   }
 

@@ -20,8 +20,6 @@ export interface WorkerOptions {
   batchSize?: number;
   /** A claim's lease: a message still `sending` past it (its worker died) is taken again. */
   leaseMs?: number;
-  /** Messages claimed at their write and waiting in memory (handOff) before new ones are left to the passes. */
-  handOffLimit?: number;
 }
 
 export interface WorkerEvents {
@@ -31,6 +29,9 @@ export interface WorkerEvents {
 }
 
 /** Wait before attempt n + 1 after n failed ones: 5 s, 20 s, 80 s, 320 s, then 15 min. */
+/** Messages claimed at their write and waiting in memory (handOff) before new ones are left to the passes. */
+const HAND_OFF_LIMIT = 1_000;
+
 export function retryDelayMs(failedAttempts: number): number {
   return Math.min(5_000 * 4 ** (failedAttempts - 1), 15 * 60_000);
 }
@@ -58,23 +59,20 @@ export function retryDelayMs(failedAttempts: number): number {
 export class OutboxWorker {
   private readonly batchSize: number;
   private readonly leaseMs: number;
-  private readonly handOffLimit: number;
   private started = false;
   private closing = false;
   private readyAt = 0;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  /** Woken for a pass (or woken while one was running): read the outbox again. */
+  /** A pass is wanted (woken, polled, or a full batch last time): the loop reads the outbox again. */
   private again = false;
   /** Claimed at their write, committed, not yet attempted (handOff). */
   private readonly handed: OutboxRecord[] = [];
-  /** A turn of the event loop is scheduled (wakeSoon, handOff)… */
+  /** A turn of the event loop is scheduled (wakeSoon, handOff). */
   private soon = false;
-  /** …and it runs a pass (wakeSoon), not only the handed messages. */
-  private passSoon = false;
   /**
-   * The pass, the claim and the delivered mark — what every message costs — are prepared
-   * statements (db/fast) run with this EntityManager, never in a transaction; the rare outcomes
+   * The pass, the claim and the delivered mark — what every message costs (a handed one only
+   * the mark) — are prepared statements (db/fast) run with this EntityManager, never in a transaction; the rare outcomes
    * (a retry, a failure that kills its code) stay on the ORM.
    */
   private readonly em: EntityManager;
@@ -90,7 +88,6 @@ export class OutboxWorker {
   ) {
     this.batchSize = options.batchSize ?? 20;
     this.leaseMs = options.leaseMs ?? 60_000;
-    this.handOffLimit = options.handOffLimit ?? 1_000;
     this.em = orm.em.fork();
     this.store = HotStore.of(this.em);
   }
@@ -104,9 +101,14 @@ export class OutboxWorker {
   }
 
   wake(): void {
-    if (!this.started || this.closing || Date.now() < this.readyAt) return;
+    if (!this.delivering()) return;
     this.again = true;
     this.kick();
+  }
+
+  /** Started (never in the CLI), past its start delay, not closing. */
+  private delivering(): boolean {
+    return this.started && !this.closing && Date.now() >= this.readyAt;
   }
 
   /**
@@ -115,7 +117,7 @@ export class OutboxWorker {
    * delivering (not started — the CLI —, within its start delay, closing) or enough are waiting.
    */
   handOffLease(now: Date): Date | null {
-    if (!this.started || this.closing || Date.now() < this.readyAt || this.handed.length >= this.handOffLimit) return null;
+    if (!this.delivering() || this.handed.length >= HAND_OFF_LIMIT) return null;
     return new Date(now.getTime() + this.leaseMs);
   }
 
@@ -124,31 +126,30 @@ export class OutboxWorker {
    * turn of the event loop (the answer being written goes out first), without a pass.
    */
   handOff(message: NewOutboxMessage): void {
-    this.handed.push({ ...message, deliveredAt: null, via: null, lastError: null, attempts: 0 });
+    // As a pass would have read it before claiming it (attempt() counts the claim's attempt from there).
+    this.handed.push({ ...message, status: 'pending', attempts: 0, deliveredAt: null, via: null, lastError: null });
     this.onNextTurn();
   }
 
-  /** Wakes the worker on the next turn of the event loop: the answer being written goes out first. */
+  /** Wakes the worker for a pass on the next turn of the event loop: the answer being written goes out first. */
   wakeSoon(): void {
-    this.passSoon = true;
+    if (!this.delivering()) return;
+    this.again = true;
     this.onNextTurn();
   }
 
-  /** One turn for any number of handOff and wakeSoon calls: a pass if one of them asked for it. */
+  /** One turn of the loop for any number of handOff and wakeSoon calls (a pass if one of them asked for it). */
   private onNextTurn(): void {
     if (this.soon) return;
     this.soon = true;
     setImmediate(() => {
       this.soon = false;
-      const pass = this.passSoon;
-      this.passSoon = false;
-      if (pass) this.wake();
-      else this.kick();
+      if (this.delivering()) this.kick();
     });
   }
 
   async drain(): Promise<void> {
-    if (this.started && !this.closing && Date.now() >= this.readyAt) this.wake();
+    this.wake();
     await this.settled();
   }
 

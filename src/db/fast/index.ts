@@ -424,7 +424,7 @@ export class HotStore {
 const NO_MESSAGE = '00000000-0000-0000-0000-000000000000';
 
 function outboxInsert(m: NewOutboxMessage): ReturnType<typeof run> {
-  return run('outboxInsert', m.id, m.appId, m.channel, m.to, m.template, m.subject, m.body, m.fromName, m.createdAt, m.status, m.attempts, m.nextAttemptAt, m.lockedUntil, m.carrierId, m.expiresAt);
+  return run('outboxInsert', m.id, m.appId, m.channel, m.to, m.template, m.subject, m.body, m.fromName, m.createdAt, m.lockedUntil ? 'sending' : 'pending', m.lockedUntil ? 1 : 0, m.nextAttemptAt, m.lockedUntil, m.carrierId, m.expiresAt);
 }
 
 interface KnexClientInfo {

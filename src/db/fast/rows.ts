@@ -105,9 +105,10 @@ export interface OtpWrite {
 }
 
 /**
- * An outbox row as the courier queues it: pending with no attempt yet, or already claimed by
- * the worker of the process that writes it (`sending`, its first attempt, leased until
- * `lockedUntil`: delivered from memory after the commit, see OutboxWorker.handOff).
+ * An outbox row as the courier queues it: pending with no attempt yet or, with `lockedUntil`,
+ * already claimed by the worker of the process that writes it (written `sending`, its first
+ * attempt counted, leased until then: delivered from memory after the commit, see
+ * OutboxWorker.handOff).
  */
 export interface NewOutboxMessage {
   id: string;
@@ -120,8 +121,6 @@ export interface NewOutboxMessage {
   fromName: string;
   createdAt: Date;
   nextAttemptAt: Date;
-  status: 'pending' | 'sending';
-  attempts: 0 | 1;
   lockedUntil: Date | null;
   carrierId: string | null;
   expiresAt: Date | null;
