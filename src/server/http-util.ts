@@ -33,9 +33,30 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      // onData stays attached to req for the request's life: it must not keep the chunks too.
+      chunks.length = 0;
+      resolve(text);
+    });
     req.on('error', reject);
   });
+}
+
+export class BadJson extends Error {}
+
+/**
+ * The body as JSON (undefined when empty). The text lives only in this function: once its
+ * value is parsed, nothing holds the text while the request goes on.
+ */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const text = await readBody(req, limit);
+  if (!text.length) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadJson();
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ERROR_CODES } from '../errors';
 import type { Services } from '../services';
 import { createCors } from './cors';
-import { BodyTooLarge, readBody, refuseBody, sendJson, sendRequestError, type RequestInfo } from './http-util';
+import { BadJson, BodyTooLarge, readJsonBody, refuseBody, sendJson, sendRequestError, type RequestInfo } from './http-util';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, info: RequestInfo) => Promise<void> | void;
 export type GraphQLHandler = (req: IncomingMessage, res: ServerResponse, info: RequestInfo, body: unknown) => Promise<void>;
@@ -46,17 +46,9 @@ export function createHttpServer(services: Services, graphql: GraphQLHandler, ro
     try {
       if (info.path === '/graphql') {
         if (await cors.handle(req, res, info)) return; // answered a preflight
-        let body: unknown = undefined;
-        if (req.method === 'POST') {
-          const text = await readBody(req, config.bodyLimitBytes);
-          try {
-            body = text.length ? JSON.parse(text) : undefined;
-          } catch {
-            return sendRequestError(res, 400, 'BAD_USER_INPUT', 'The request body is not valid JSON');
-          }
-          if (Array.isArray(body)) {
-            return sendRequestError(res, 400, 'BAD_USER_INPUT', 'Batched requests are not accepted; send one operation per request');
-          }
+        const body = req.method === 'POST' ? await readJsonBody(req, config.bodyLimitBytes) : undefined;
+        if (Array.isArray(body)) {
+          return sendRequestError(res, 400, 'BAD_USER_INPUT', 'Batched requests are not accepted; send one operation per request');
         }
         return await graphql(req, res, info, body);
       }
@@ -66,6 +58,7 @@ export function createHttpServer(services: Services, graphql: GraphQLHandler, ro
       sendJson(res, 404, { error: 'not found' });
     } catch (error) {
       if (error instanceof BodyTooLarge) return refuseBody(res, config.bodyLimitBytes);
+      if (error instanceof BadJson) return sendRequestError(res, 400, 'BAD_USER_INPUT', 'The request body is not valid JSON');
       logger.error({ requestId, err: error }, 'request failed');
       if (!res.headersSent) sendRequestError(res, 500, 'INTERNAL', ERROR_CODES.INTERNAL, { requestId });
       else res.end();
