@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, openOrm, parsePostgresUrl } from '../src/db/orm';
+import { migrationsFor } from '../src/db/migrations';
+import { MIGRATION_NAMES } from '../src/db/migrations/names';
+import { migrate, migratorOf, openOrm, parsePostgresUrl } from '../src/db/orm';
 import { apolloClient, run, type Client } from './helpers/client';
 import { CREATE_USER } from './helpers/documents';
 import { dropSchema, startGateway, TEST_DATABASE_URL, type TestGateway } from './helpers/gateway';
@@ -76,6 +80,48 @@ describe('DATABASE_URL for PostgreSQL', () => {
     } finally {
       await Promise.all(orms.map((orm) => orm.close(true)));
       await dropSchema(url.toString());
+    }
+  });
+});
+
+describe(`migrations (${TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite'})`, () => {
+  it('names.ts lists the checked-in migrations of each dialect, in order (migrate compares them before it loads the migrator)', () => {
+    expect(migrationsFor('sqlite').map((m) => m.name)).toEqual(MIGRATION_NAMES.sqlite);
+    expect(migrationsFor('postgresql').map((m) => m.name)).toEqual(MIGRATION_NAMES.postgresql);
+  });
+
+  it('applies every migration to a new database and none to a current one', async () => {
+    let databaseUrl: string;
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-migrations-'));
+    if (TEST_DATABASE_URL) {
+      const url = new URL(TEST_DATABASE_URL);
+      url.searchParams.set('schema', `gh_${randomBytes(6).toString('hex')}`);
+      databaseUrl = url.toString();
+    } else {
+      databaseUrl = `sqlite:${join(dir, 'm.db')}`;
+    }
+    const orm = await openOrm({ databaseUrl });
+    try {
+      expect(await migrate(orm)).toEqual(MIGRATION_NAMES[TEST_DATABASE_URL ? 'postgresql' : 'sqlite']);
+      expect(await migrate(orm)).toEqual([]);
+    } finally {
+      await orm.close(true);
+      if (TEST_DATABASE_URL) await dropSchema(databaseUrl);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(TEST_DATABASE_URL)('applies the one migration a database is behind by, though every table it reads exists', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-migrations-'));
+    const orm = await openOrm({ databaseUrl: `sqlite:${join(dir, 'behind.db')}` });
+    try {
+      const names = MIGRATION_NAMES.sqlite;
+      await (await migratorOf(orm)).up({ to: names.at(-2) });
+      expect(await migrate(orm)).toEqual([names.at(-1)]);
+      expect(await migrate(orm)).toEqual([]);
+    } finally {
+      await orm.close(true);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

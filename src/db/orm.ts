@@ -1,10 +1,9 @@
-import { MikroORM, type Options } from '@mikro-orm/core';
-import { Migrator } from '@mikro-orm/migrations';
+import { MikroORM, type IMigrator, type Options } from '@mikro-orm/core';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config';
 import { ENTITIES } from './entities';
-import { migrationsFor } from './migrations';
+import { MIGRATION_NAMES } from './migrations/names';
 import { ImmediateBetterSqliteDialect } from './sqlite-begin-immediate';
 import { afterCommitSubscriber } from './transaction';
 
@@ -23,15 +22,16 @@ export function dialectOf(databaseUrl: string): Dialect {
 const SQLITE_PRAGMAS =
   'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;';
 
+const MIGRATIONS_TABLE = 'gatehouse_migrations';
+
 export async function ormOptions(config: Pick<Config, 'databaseUrl'>): Promise<Options> {
   const dialect = dialectOf(config.databaseUrl);
   const common: Options = {
     entities: ENTITIES,
-    extensions: [Migrator],
+    // No migrator here: it is loaded when something is pending (see migratorOf).
     discovery: { warnWhenNoEntities: false },
     migrations: {
-      migrationsList: migrationsFor(dialect),
-      tableName: 'gatehouse_migrations',
+      tableName: MIGRATIONS_TABLE,
       transactional: true,
       allOrNothing: true,
       snapshot: false,
@@ -129,9 +129,11 @@ export async function openOrm(config: Pick<Config, 'databaseUrl'>): Promise<Mikr
 export const SCHEMA_DDL_LOCK = 'gatehouse-schema-ddl';
 
 export async function migrate(orm: MikroORM): Promise<string[]> {
+  if (await isCurrent(orm)) return [];
+  const migrator = await migratorOf(orm);
   const schema = orm.config.get('schema');
   if (!schema) {
-    const applied = await orm.getMigrator().up();
+    const applied = await migrator.up();
     return applied.map((m) => m.name);
   }
   const connection = orm.em.getConnection();
@@ -143,7 +145,56 @@ export async function migrate(orm: MikroORM): Promise<string[]> {
   return connection.transactional(async (trx) => {
     await connection.execute('select pg_advisory_xact_lock_shared(hashtext(?))', [SCHEMA_DDL_LOCK], 'all', trx);
     await connection.execute('select pg_advisory_xact_lock(hashtext(?))', [`gatehouse-migrate:${schema}`], 'all', trx);
-    const applied = await orm.getMigrator().up({ transaction: trx });
+    const applied = await migrator.up({ transaction: trx });
     return applied.map((m) => m.name);
   });
+}
+
+/**
+ * True when the database has applied every checked-in migration, by name, in one read of the
+ * migrations table (absent: a new database, so not current). It decides only whether the
+ * migrator is needed; on PostgreSQL the locked run above is what keeps concurrent starts safe.
+ */
+async function isCurrent(orm: MikroORM): Promise<boolean> {
+  const expected = MIGRATION_NAMES[dialectOfOrm(orm)];
+  const rows = (await orm.em
+    .getConnection()
+    .execute(`select name from ${MIGRATIONS_TABLE}`)
+    .catch(() => null)) as { name: string }[] | null;
+  if (!rows) return false;
+  const applied = new Set(rows.map((row) => row.name));
+  return expected.every((name) => applied.has(name));
+}
+
+/**
+ * The migrator, with the checked-in migrations, loaded and registered on first use: a server
+ * that starts on a current schema never loads it (see migrations/names.ts).
+ */
+export async function migratorOf(orm: MikroORM): Promise<IMigrator> {
+  if (!migratorLoaded.has(orm)) {
+    const [{ Migrator }, { migrationsFor }] = await Promise.all([import('@mikro-orm/migrations'), loadMigrations()]);
+    orm.config.set('migrations', { ...orm.config.get('migrations'), migrationsList: migrationsFor(dialectOfOrm(orm)) });
+    Migrator.register(orm);
+    migratorLoaded.add(orm);
+  }
+  return orm.getMigrator();
+}
+
+const migratorLoaded = new WeakSet<MikroORM>();
+
+/** The checked-in migrations' module (its classes load @mikro-orm/migrations). */
+async function loadMigrations(): Promise<typeof import('./migrations')> {
+  try {
+    return await import('./migrations/index.js');
+  } catch (error) {
+    // From source, bin/gatehouse.js runs under tsx's CommonJS hooks, which import() does not
+    // go through: there is no .js file to find, and require() is the way to the .ts one.
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    return require('./migrations') as typeof import('./migrations');
+  }
+}
+
+/** ormOptions sets a schema for PostgreSQL only (`public` by default). */
+function dialectOfOrm(orm: MikroORM): Dialect {
+  return orm.config.get('schema') ? 'postgresql' : 'sqlite';
 }

@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type * as Nodemailer from 'nodemailer';
 import type { OutgoingMessage, Transport } from './transport';
 
 /**
@@ -9,16 +9,19 @@ import type { OutgoingMessage, Transport } from './transport';
  */
 export class SmtpTransport implements Transport {
   readonly name = 'smtp';
-  private readonly transporter: Transporter;
+  private readonly transporter: Nodemailer.Transporter;
   private readonly fromAddress: string;
 
   constructor(smtpUrl: string, emailFrom: string) {
+    // Loaded here, not at the top: a server without SMTP_URL (the development outbox) never
+    // loads nodemailer (~1.4 MB of heap for the life of the process).
+    const nodemailer = require('nodemailer') as typeof Nodemailer;
     this.transporter = nodemailer.createTransport({
       url: smtpUrl,
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
       socketTimeout: 20_000,
-    } as nodemailer.TransportOptions);
+    } as Nodemailer.TransportOptions);
     this.fromAddress = /<([^>]+)>/.exec(emailFrom)?.[1]?.trim() ?? emailFrom.trim();
   }
 

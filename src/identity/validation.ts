@@ -1,6 +1,6 @@
-import { isEmail } from 'class-validator';
+import isEmail from 'validator/lib/isEmail';
 import { domainToASCII, domainToUnicode } from 'node:url';
-import { alpha3ToAlpha2, isValid as isCountryCode } from 'i18n-iso-countries';
+import { alpha3ToAlpha2, isValid as isCountryCode } from 'i18n-iso-countries/index';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { badInput } from '../errors';
 

@@ -1,5 +1,5 @@
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { Kind, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFormatError, isUnexpected } from '../graphql/format-error';
@@ -110,7 +110,10 @@ export async function createGraphQLHandler(schema: GraphQLSchema, services: Serv
     csrfPrevention: true,
     // No cache hints in this schema: Apollo's default cache-control plugin would only wrap every
     // resolved field to compute a policy that is always "uncacheable" (see `handle` for the header).
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), authenticationPlugin, errorLoggingPlugin, metricsPlugin, nulPlugin, requestErrorPlugin],
+    // Inline tracing is for federated subgraphs, which this is not; without its Disabled twin
+    // Apollo loads it anyway, and with it the usage-reporting protobuf (~0.5 MB of source and
+    // its compiled code, held for the life of the process).
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), authenticationPlugin, errorLoggingPlugin, metricsPlugin, nulPlugin, requestErrorPlugin],
     logger: {
       debug: () => {},
       info: () => {},

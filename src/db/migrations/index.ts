@@ -21,7 +21,7 @@ import { Migration20261201221409_lifecycle as SqliteLifecycle } from './sqlite/M
  * The checked-in migrations, listed explicitly so the same list works from src (tsx, vitest)
  * and from dist (node) with no glob over file extensions. One set per dialect, both generated
  * by `npm run migration:create -- <dialect> <name>` from the same entities; add new ones here,
- * in order.
+ * in order, and its name to names.ts.
  */
 const SQLITE = [SqliteInitial, SqliteSessions, SqliteTokens, SqliteCodes, SqliteNormalForms, SqliteCourier, SqliteSocialIdentities, SqliteLifecycle];
 const POSTGRESQL = [PgInitial, PgSessions, PgTokens, PgCodes, PgNormalForms, PgCourier, PgSocialIdentities, PgLifecycle];
