@@ -403,3 +403,17 @@ describe('signIn on the prepared path, alone and inside a caller’s transaction
     expect((await orm.em.fork().findOneOrFail(Session, { id: sid(a.accessToken) })).revokedReason).toBe('password_changed');
   });
 });
+
+describe('the JWK Set after a rotation by another process', () => {
+  it('publishes the key the CLI rotated to once a second has passed, beside the key it retired', async () => {
+    const kidsServed = async () => ((await (await fetch(`${gw.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const before = await kidsServed();
+    const rotated = await gatehouse(gw.gateway.config.databaseUrl, 'signing-key', 'rotate');
+    expect(rotated.code).toBe(0);
+    // The set is re-read at most once a second (an unauthenticated endpoint is no query per request).
+    gw.clock.advance(1_500);
+    const after = await kidsServed();
+    expect(after).toEqual(expect.arrayContaining(before));
+    expect(after).toHaveLength(before.length + 1);
+  });
+});

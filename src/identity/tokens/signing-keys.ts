@@ -20,8 +20,11 @@ export interface LoadedKey {
 const RETIRED_KEY_LIFETIME_MS = 25 * 3600 * 1000;
 /** Other instances start signing with a rotated key within this interval (verifying at once: see forKid). */
 const RELOAD_INTERVAL_MS = 60_000;
-/** An unknown kid re-reads the keys at most this often, so made-up kids cannot flood the database. */
-const UNKNOWN_KID_RELOAD_MS = 1_000;
+/**
+ * An unknown kid, or a JWKS request, re-reads the keys at most this often: made-up kids and an
+ * unauthenticated endpoint cannot turn into a query per request.
+ */
+const FRESH_MS = 1_000;
 
 /**
  * Token-signing keys, stored in the database (so every instance signs and verifies with the
@@ -83,7 +86,7 @@ export class SigningKeys {
   async forKid(kid: string): Promise<LoadedKey | undefined> {
     await this.maybeReload();
     let key = this.keys.find((k) => k.kid === kid);
-    if (!key && this.sinceLoadMs() > UNKNOWN_KID_RELOAD_MS) {
+    if (!key && this.sinceLoadMs() > FRESH_MS) {
       // Perhaps another instance rotated: look once (at most once a second).
       await this.reload();
       key = this.keys.find((k) => k.kid === kid);
@@ -92,12 +95,13 @@ export class SigningKeys {
   }
 
   /**
-   * The public JWK Set: every key that may still verify a live token. Read fresh from the
-   * database (a few rows; partners cache the answer), so every instance publishes a key the
-   * moment any instance rotates to it.
+   * The public JWK Set: every key that may still verify a live token, at most a second old, so
+   * every instance publishes a key within a second of any instance rotating to it (and other
+   * instances sign with it only after RELOAD_INTERVAL_MS, or once they have seen it). The
+   * answer says `max-age=300`: a verifier meeting an unknown kid fetches the set again.
    */
   async jwks(): Promise<{ keys: Record<string, unknown>[] }> {
-    await this.reload();
+    if (this.sinceLoadMs() > FRESH_MS) await this.reload();
     return { keys: this.keys.filter((k) => this.isLive(k)).map((k) => k.jwk) };
   }
 
