@@ -78,13 +78,13 @@ export function createServices(config: Config, orm: MikroORM, options: GatewayOp
     ip: createLimiter(limiterFactory, { name: 'login-ip', points: 50, durationSeconds: 900 }),
   };
   const login = new LoginService(users, hasher, sessions, loginLimiters);
-  // One-time codes (SPEC §3, §4.3) and their delivery (SPEC §6); hourly send counts on the limiter factory.
+  // One-time codes (SPEC §3, §4.3) and their delivery (SPEC §6); their hourly send counts are in their rows.
   // The courier's worker delivers only in a gateway (createGateway starts it), never in the CLI.
   // Security events go to apps' webhooks as one more channel of the courier (SPEC §4.10).
   const webhookSecrets = new WebhookSecrets(clock, secrets);
   const webhook = new WebhookTransport((appId) => webhookSecrets.get(orm.em.fork(), appId));
   const courier = createCourier(config, { apps, clock, logger, orm, webhook });
-  const challenges = new ChallengeStore(clock, secrets, courier, limiterFactory);
+  const challenges = new ChallengeStore(clock, secrets, courier);
   const callLimits = new CallLimiter(limiterFactory);
   const otp = new OtpService(sessions, challenges);
   const sendResetMail: ResetMailer = async (em, tenant, user, reset) => {

@@ -250,6 +250,8 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       codeHash,
       createdAt,
       expiresAt: later(600_000, createdAt),
+      sends: 1,
+      sendsSince: createdAt,
     });
 
     it('issues one row per destination, replaces it only after the cooldown, counts tries up to the cap, consumes once', async () => {

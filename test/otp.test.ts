@@ -294,6 +294,33 @@ describe('one-time code limits (SPEC §3)', () => {
     expect(registered.errors).toEqual([]);
   });
 
+  it('keeps the hourly count in the database: another instance refuses the sixth code too, and the next hour on the clock allows one', async () => {
+    const other = await startGateway({ smtpUrl: smtp.url, emailFrom: 'Gatehouse <codes@gatehouse.test>', smsWebhookUrl: sms.url, smsWebhookSecret: SMS_SECRET }, { sameDeploymentAs: gw });
+    try {
+      const onOther = apolloClient(other.url, { 'x-api-key': menu.publishableKey });
+      const address = email();
+      // The five codes of the hour, asked of either instance in turn (30 s apart: the cooldown).
+      for (let i = 0; i < 5; i++) {
+        const sent = await run(i % 2 ? onOther : menuClient, REQUEST_OTP, { input: { email: address, purpose: 'REGISTER' } });
+        expect(sent.errors, `send ${i + 1}`).toEqual([]);
+        gw.clock.advance(31_000);
+      }
+      for (const client of [menuClient, onOther]) {
+        const sixth = await run(client, REQUEST_OTP, { input: { email: address, purpose: 'REGISTER' } });
+        expect(sixth.code).toBe('TOO_MANY_ATTEMPTS');
+        // The hour began with the first code, 5 × 31 s ago.
+        expect(sixth.errors[0].extensions!.retryAfter).toBeGreaterThan(3600 - 5 * 31 - 5);
+        expect(sixth.errors[0].extensions!.retryAfter).toBeLessThanOrEqual(3600 - 5 * 31);
+      }
+      gw.clock.advance(3600_000);
+      expect((await run(onOther, REQUEST_OTP, { input: { email: address, purpose: 'REGISTER' } })).errors).toEqual([]);
+      const [row] = await liveChallenges(menu.appId, address.toLowerCase());
+      expect(row.sends).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('stores only a keyed hash of the code', async () => {
     const address = email();
     await run(menuClient, REQUEST_OTP, { input: { email: address, purpose: 'REGISTER' } });

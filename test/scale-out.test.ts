@@ -171,7 +171,7 @@ describe.skipIf(!enabled)('two instances, one deployment (SPEC §8)', () => {
       expect((await run(client, VALIDATE_OTP, { input: { email: address, code } })).code).toBe('TOO_MANY_ATTEMPTS');
     }
 
-    // Resends: a 30 s cooldown (in the database) and 5 codes an hour (in Redis), whichever
+    // Resends: a 30 s cooldown and 5 codes an hour (both in the destination's row), whichever
     // instance is asked. The code above was the first of the hour.
     expect((await run(onB, REQUEST_OTP, { input: { email: address, purpose: 'VERIFY' } })).code).toBe('TOO_MANY_ATTEMPTS');
     for (let i = 2; i <= 5; i++) {

@@ -372,7 +372,7 @@ export class CallLimiter {
 }
 
 /** TOO_MANY_ATTEMPTS with `retryAfter` in whole seconds (at least 1). */
-function tooManyAttempts(msBeforeNext: number, what: string): AppError {
+export function tooManyAttempts(msBeforeNext: number, what: string): AppError {
   const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
   return new AppError('TOO_MANY_ATTEMPTS', `${what}; try again in ${retryAfter} s`, { retryAfter });
 }

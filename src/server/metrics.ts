@@ -26,7 +26,7 @@ export interface Metrics {
   codesSent: Counter<'channel'>;
   /**
    * Counter calls answered by the per-instance fallback because Redis failed, by limit
-   * (login-account, login-ip, otp-sends, calls). Zero without REDIS_URL.
+   * (login-account, login-ip, calls). Zero without REDIS_URL.
    */
   rateLimitFallbacks: Counter<'limit'>;
   /** Bounds operation names used as label values (see below). */

@@ -11,7 +11,9 @@ export type OtpPurpose = 'REGISTER' | 'LOGIN' | 'VERIFY' | 'CONTACT_CHANGE';
  * and the row's `createdAt` is the resend cooldown every instance sees. The code itself is
  * never stored, only a keyed HMAC of it. `attempts` is raised in its own conditional UPDATE
  * before any comparison and `consumedAt` set with one, so concurrent tries cannot exceed the cap
- * or use a code twice.
+ * or use a code twice. `sends` codes went to the destination since `sendsSince` (the hourly
+ * limit), written with each code: the count is the database's, so every instance sees it, and
+ * a destination costs no memory in any process.
  */
 export class OtpChallenge {
   id!: string;
@@ -26,6 +28,9 @@ export class OtpChallenge {
   createdAt!: Date;
   expiresAt!: Date;
   consumedAt?: Date | null;
+  sends = 1;
+  /** Null on rows older than the count (their next code starts an hour). */
+  sendsSince?: Date | null;
 }
 
 export const OtpChallengeSchema = new EntitySchema<OtpChallenge>({
@@ -44,5 +49,7 @@ export const OtpChallengeSchema = new EntitySchema<OtpChallenge>({
     createdAt: { type: 'datetime' },
     expiresAt: { type: 'datetime' },
     consumedAt: { type: 'datetime', nullable: true },
+    sends: { type: 'integer', default: 1 },
+    sendsSince: { type: 'datetime', nullable: true },
   },
 });

@@ -296,10 +296,10 @@ export class HotStore {
     const { fields: f, message } = write;
     return this.atomic(em, (function* () {
       if (write.existingId) {
-        const replaced = (yield run('otpReplace', f.channel, f.purpose, f.userId, f.codeHash, f.createdAt, f.expiresAt, write.existingId, write.cooldownEdge)) as number;
+        const replaced = (yield run('otpReplace', f.channel, f.purpose, f.userId, f.codeHash, f.createdAt, f.expiresAt, f.sends, f.sendsSince, write.existingId, write.cooldownEdge)) as number;
         if (replaced !== 1) return false;
       } else {
-        yield run('otpInsert', write.id, write.appId, write.destination, f.channel, f.purpose, f.userId, f.codeHash, f.createdAt, f.expiresAt);
+        yield run('otpInsert', write.id, write.appId, write.destination, f.channel, f.purpose, f.userId, f.codeHash, f.createdAt, f.expiresAt, f.sends, f.sendsSince);
       }
       yield message ? outboxInsert(message) : run('outboxDecoy', NO_MESSAGE);
       return true;

@@ -89,6 +89,9 @@ export interface OtpFields {
   codeHash: string;
   createdAt: Date;
   expiresAt: Date;
+  /** The hourly count with this code, and when its hour began. */
+  sends: number;
+  sendsSince: Date;
 }
 
 /** A code's write (challenges.ts write): the row replaced in place or a destination's first, and its message or the decoy. */

@@ -72,11 +72,14 @@ export function statementTexts(c: StatementColumns) {
     otpLiveByDestination: `select ${c.otp.select} from otp_challenge o where o.app_id = ? and o.destination = ? and o.consumed_at is null limit 1`,
     otpById: `select ${c.otp.select} from otp_challenge o where o.id = ? limit 1`,
     otpInsert:
-      'insert into otp_challenge (id, app_id, destination, channel, purpose, user_id, code_hash, attempts, created_at, expires_at, consumed_at) ' +
-      'values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, null)',
-    /** Replaces the previous code unless another request did so within the cooldown. */
+      'insert into otp_challenge (id, app_id, destination, channel, purpose, user_id, code_hash, attempts, created_at, expires_at, consumed_at, sends, sends_since) ' +
+      'values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, null, ?, ?)',
+    /**
+     * Replaces the previous code unless another request did so within the cooldown: of two
+     * requests that read the same row, one writes, so the hourly count read with it holds.
+     */
     otpReplace:
-      'update otp_challenge set channel = ?, purpose = ?, user_id = ?, code_hash = ?, attempts = 0, created_at = ?, expires_at = ?, consumed_at = null ' +
+      'update otp_challenge set channel = ?, purpose = ?, user_id = ?, code_hash = ?, attempts = 0, created_at = ?, expires_at = ?, consumed_at = null, sends = ?, sends_since = ? ' +
       'where id = ? and (created_at <= ? or consumed_at is not null)',
     /** Counts a try before any comparison; the cap holds however many race. */
     otpCountTry: 'update otp_challenge set attempts = attempts + 1 where id = ? and code_hash = ? and consumed_at is null and attempts < ?',

@@ -16,6 +16,7 @@ export const MIGRATION_NAMES: Record<Dialect, readonly string[]> = {
     'Migration20261201215159_courier',
     'Migration20261201221240_social_identities',
     'Migration20261201221409_lifecycle',
+    'Migration20261203150642_otp_sends',
   ],
   postgresql: [
     'Migration20261123112127_initial',
@@ -26,5 +27,6 @@ export const MIGRATION_NAMES: Record<Dialect, readonly string[]> = {
     'Migration20261201215203_courier',
     'Migration20261201221246_social_identities',
     'Migration20261201221412_lifecycle',
+    'Migration20261203150644_otp_sends',
   ],
 };

@@ -68,28 +68,23 @@ export class ContactChangeService {
 
     // One commit: the code and its message, the waiting change, the notice to the old address.
     const pending = await this.challenges.prepare(em, tenant, { target, purpose: 'CONTACT_CHANGE', userId: user.id, deliver: true });
-    try {
-      const issued = await inTransaction(em, async () => {
-        const written = await this.challenges.write(em, pending);
-        await em.nativeDelete(ContactChange, { user: user.id });
-        await em.insert(ContactChange, {
-          id: newId(),
-          app: tenant.app.id,
-          user: user.id,
-          kind: target.kind,
-          address: target.address,
-          destination: target.key,
-          createdAt: pending.now,
-          expiresAt: written.expiresAt,
-        });
-        await this.notifyOldAddress(em, tenant, user, target);
-        return written;
+    const issued = await inTransaction(em, async () => {
+      const written = await this.challenges.write(em, pending);
+      await em.nativeDelete(ContactChange, { user: user.id });
+      await em.insert(ContactChange, {
+        id: newId(),
+        app: tenant.app.id,
+        user: user.id,
+        kind: target.kind,
+        address: target.address,
+        destination: target.key,
+        createdAt: pending.now,
+        expiresAt: written.expiresAt,
       });
-      return { sent: true, channel: target.channel, destination: target.masked, ...issued };
-    } catch (error) {
-      await this.challenges.abandon(pending);
-      throw error;
-    }
+      await this.notifyOldAddress(em, tenant, user, target);
+      return written;
+    });
+    return { sent: true, channel: target.channel, destination: target.masked, ...issued };
   }
 
   async confirm(em: EntityManager, tenant: Tenant, userId: string, code: string, ip: string | null): Promise<User> {

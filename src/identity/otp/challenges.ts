@@ -4,7 +4,7 @@ import { HotStore, type OtpFields, type OtpRecord } from '../../db/fast';
 import type { Courier } from '../../delivery';
 import { AppError } from '../../errors';
 import type { Clock } from '../clock';
-import { createLimiter, type AttemptLimiter, type LimiterFactory } from '../rate-limit';
+import { tooManyAttempts } from '../rate-limit';
 import { newId } from '../secrets';
 import type { ServerSecrets } from '../server-secrets';
 import type { Tenant } from '../users';
@@ -26,7 +26,7 @@ export interface IssuedCode {
   resendAfter: number;
 }
 
-/** A code drawn and paid for (cooldown checked, hourly send taken) but not yet written: see prepare(). */
+/** A code drawn (cooldown and hourly count checked) but not yet written: see prepare(). */
 export interface PendingCode {
   request: IssueRequest;
   appId: string;
@@ -36,15 +36,18 @@ export interface PendingCode {
   /** The destination's row (one per destination, replaced in place), if it has one. */
   existingId: string | null;
   now: Date;
-  limitKey: string;
+  /** The hourly count this code makes, and when its hour began (written with the code). */
+  sends: number;
+  sendsSince: Date;
 }
 
 /**
  * One-time codes in the database, in the safe order (Kratos):
- * - issue: cooldown from the stored row (the database is what every instance shares, and the
- *   injected clock drives it), hourly sends on the limiter, then — in one transaction — the new
- *   code claimed with a conditional write and its message queued in the outbox (the courier
- *   delivers it after the commit). A request that fails after the count was taken gives it back.
+ * - issue: cooldown and hourly count from the stored row (the database is what every instance
+ *   shares, and the injected clock drives both), then — in one transaction — the new code
+ *   claimed with a conditional write that carries the count, and its message queued in the
+ *   outbox (the courier delivers it after the commit). Nothing is counted for a code that is
+ *   not written, and of two requests that read the same row only one writes.
  * - check, then consume: the try is counted in its own conditional UPDATE *before* comparing (so neither
  *   concurrent requests nor aliased fields exceed the cap), compared in constant time, then
  *   consumed with `UPDATE … WHERE consumed_at IS NULL` (0 rows: someone else used it). The
@@ -52,16 +55,11 @@ export interface PendingCode {
  *   of what the code is for (the account it creates, the session it opens).
  */
 export class ChallengeStore {
-  private readonly sends: AttemptLimiter;
-
   constructor(
     private readonly clock: Clock,
     private readonly secrets: ServerSecrets,
     private readonly courier: Courier,
-    limiterFactory: LimiterFactory,
-  ) {
-    this.sends = createLimiter(limiterFactory, { name: 'otp-sends', points: OTP_LIMITS.sendsPerHour, durationSeconds: 3600 });
-  }
+  ) {}
 
   /**
    * A new code for `request.target`, written with its message in one commit (joining the
@@ -70,19 +68,13 @@ export class ChallengeStore {
    * one, the plan is its own transaction, with no ORM transaction around it.
    */
   async issue(em: EntityManager, tenant: Tenant, request: IssueRequest): Promise<IssuedCode> {
-    const pending = await this.prepare(em, tenant, request);
-    try {
-      return await this.write(em, pending);
-    } catch (error) {
-      await this.abandon(pending);
-      throw error;
-    }
+    return this.write(em, await this.prepare(em, tenant, request));
   }
 
   /**
    * The checks and reads that come before any write, outside a transaction: the cooldown, the
-   * hourly count (taken now), the HMAC key, a fresh code. Follow with write() in a transaction,
-   * and abandon() if that fails.
+   * hourly count, the HMAC key, a fresh code. Follow with write() in a transaction; nothing is
+   * counted until it commits.
    */
   async prepare(em: EntityManager, tenant: Tenant, request: IssueRequest): Promise<PendingCode> {
     const { target } = request;
@@ -90,17 +82,11 @@ export class ChallengeStore {
     const now = this.clock.now();
     const existing = await HotStore.of(em).otpChallenge(em, appId, target.key);
     if (existing && !existing.consumedAt) assertCooldownOver(existing, now);
+    const { sends, sendsSince } = hourlyCount(existing, now);
 
-    const limitKey = `${appId}:${target.key}`;
-    await this.sends.take(limitKey);
-    try {
-      const code = generateCode(tenant.settings.otpLength);
-      const codeHash = hashCode(await this.secrets.get(em, OTP_HMAC_SECRET), appId, target.key, code);
-      return { request, appId, settings: tenant.settings, code, codeHash, existingId: existing?.id ?? null, now, limitKey };
-    } catch (error) {
-      await this.sends.giveBack(limitKey);
-      throw error;
-    }
+    const code = generateCode(tenant.settings.otpLength);
+    const codeHash = hashCode(await this.secrets.get(em, OTP_HMAC_SECRET), appId, target.key, code);
+    return { request, appId, settings: tenant.settings, code, codeHash, existingId: existing?.id ?? null, now, sends, sendsSince };
   }
 
   /**
@@ -118,6 +104,8 @@ export class ChallengeStore {
       codeHash: pending.codeHash,
       createdAt: now,
       expiresAt: new Date(now.getTime() + ttl * 1000),
+      sends: pending.sends,
+      sendsSince: pending.sendsSince,
     };
     const id = pending.existingId ?? newId();
     // No live code without its message, no message without its code; an unknown account gets
@@ -147,11 +135,6 @@ export class ChallengeStore {
     if (!written) throw cooldownError(OTP_LIMITS.resendCooldownSeconds);
     if (message) this.courier.queued(em, message);
     return { expiresAt: fields.expiresAt, expiresIn: ttl, resendAfter: OTP_LIMITS.resendCooldownSeconds };
-  }
-
-  /** The prepared code was not written (the request failed): the hourly count is given back. */
-  async abandon(pending: PendingCode): Promise<void> {
-    await this.sends.giveBack(pending.limitKey);
   }
 
   /**
@@ -225,6 +208,22 @@ function deadCode(challenge: OtpRecord, now: Date): AppError {
 
 function secondsUntilResend(challenge: OtpRecord, now: Date): number {
   return Math.ceil((challenge.createdAt.getTime() + OTP_LIMITS.resendCooldownSeconds * 1000 - now.getTime()) / 1000);
+}
+
+const HOUR_MS = 3600 * 1000;
+
+/**
+ * The hourly count a new code to this destination makes: one more within the hour that began
+ * with the row's first counted send, or the first of a new hour. TOO_MANY_ATTEMPTS when the
+ * hour's sends are spent, with the seconds until it ends.
+ */
+function hourlyCount(existing: OtpRecord | undefined, now: Date): { sends: number; sendsSince: Date } {
+  const since = existing?.sendsSince;
+  if (!existing || !since || now.getTime() - since.getTime() >= HOUR_MS) return { sends: 1, sendsSince: now };
+  if (existing.sends >= OTP_LIMITS.sendsPerHour) {
+    throw tooManyAttempts(since.getTime() + HOUR_MS - now.getTime(), `At most ${OTP_LIMITS.sendsPerHour} codes an hour go to one address`);
+  }
+  return { sends: existing.sends + 1, sendsSince: since };
 }
 
 function assertCooldownOver(challenge: OtpRecord, now: Date): void {

@@ -69,18 +69,13 @@ export class OtpCodeRegistration implements CodeRegistration {
     for (const identity of candidates) await this.otp.assertFree(em, tenant, identity);
 
     const pending = await this.challenges.prepare(em, tenant, { target, purpose: 'VERIFY', userId: user.id, deliver: true });
-    try {
-      // One commit: the account, its code and the code's message (the courier sends it after).
-      const issued = await inTransaction(em, async () => {
-        this.events?.stage(em, tenant, { type: 'user.signed_up', userId: user.id, ip: meta.ip, detail: { method: 'unverified' } });
-        await this.users.insert(em, user);
-        return this.challenges.write(em, pending);
-      });
-      return { user, auth: null, verification: { channel: target.channel, destination: target.masked, expiresIn: issued.expiresIn, expiresAt: issued.expiresAt } };
-    } catch (error) {
-      await this.challenges.abandon(pending);
-      throw error;
-    }
+    // One commit: the account, its code (with its hourly count) and the code's message (the courier sends it after).
+    const issued = await inTransaction(em, async () => {
+      this.events?.stage(em, tenant, { type: 'user.signed_up', userId: user.id, ip: meta.ip, detail: { method: 'unverified' } });
+      await this.users.insert(em, user);
+      return this.challenges.write(em, pending);
+    });
+    return { user, auth: null, verification: { channel: target.channel, destination: target.masked, expiresIn: issued.expiresIn, expiresAt: issued.expiresAt } };
   }
 
   /** Which identity the code was sent to: the one (email or phone) holding a live REGISTER code, newest first. */
