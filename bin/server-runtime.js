@@ -16,11 +16,11 @@ const { availableParallelism } = require('node:os');
  * at 237–258 MB with 512 MB, 307–339 with 1 GB, 350–450 at the default (quick runs). A quick
  * A/B hinted that 512 costs user(email)'s p99 (more full collections), but the whole runs had
  * it at 1.83× Apollo's with 512 and 1.75× with 1 GB: within their noise. The live heap is
- * 40–47 MB, so 512 MB leaves ten times that; past it the process aborts, and the one thing
+ * 32–47 MB, so 512 MB leaves ten times that; past it the process aborts, and the one thing
  * that grows with attacker-chosen input is the in-process limiter state of an instance
  * without REDIS_URL (~500 bytes per key: it takes a million distinct keys inside a limit's
- * window, e.g. code sends to a million addresses within the hour). An operator's
- * --max-old-space-size wins.
+ * window, e.g. failed logins to a million accounts within the lockout window; code sends are
+ * counted in the database). An operator's --max-old-space-size wins.
  */
 const NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=512'];
 
