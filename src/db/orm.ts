@@ -171,16 +171,16 @@ async function isCurrent(orm: MikroORM): Promise<boolean> {
  * that starts on a current schema never loads it (see migrations/names.ts).
  */
 export async function migratorOf(orm: MikroORM): Promise<IMigrator> {
-  if (!migratorLoaded.has(orm)) {
+  // Migrator.register keeps the migrator as this extension of the ORM's configuration.
+  if (!orm.config.getExtension(MIGRATOR_EXTENSION)) {
     const [{ Migrator }, { migrationsFor }] = await Promise.all([import('@mikro-orm/migrations'), loadMigrations()]);
     orm.config.set('migrations', { ...orm.config.get('migrations'), migrationsList: migrationsFor(dialectOfOrm(orm)) });
     Migrator.register(orm);
-    migratorLoaded.add(orm);
   }
   return orm.getMigrator();
 }
 
-const migratorLoaded = new WeakSet<MikroORM>();
+const MIGRATOR_EXTENSION = '@mikro-orm/migrator';
 
 /** The checked-in migrations' module (its classes load @mikro-orm/migrations). */
 async function loadMigrations(): Promise<typeof import('./migrations')> {
