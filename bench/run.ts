@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--users 100000] [--duration 10] [--connections 50] [--warmup 3]
  *                    [--rounds 3] [--only checkEmail,login,hostile,…] [--profile] [--baseline FILE]
- *                    [--before-build DIR] [--no-peer]
+ *                    [--before-build DIR] [--no-peer] [--server-logs DIR]
  *
  * Starts the gateway, the Apollo reference, the raw floor, the hash bound and the peer
  * (better-auth, with its own hash bound) as child processes on freshly seeded SQLite files,
@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildServers, gatewayRuntime, REPO, rssMB, startServer, type Server } from './lib/children';
+import { buildServers, gatewayRuntime, keepServerLogs, REPO, rssMB, startServer, type Server } from './lib/children';
 import { emptyRound, makeDriver, pairedRatio, pause, side, type Load, type RunFigures, type ScenarioResult, type Side } from './lib/measure';
 import { getSessionLoad, otpSignInLoad, peerSessionCookies, readPeerOtps, sendOtpLoad, signInLoad } from './lib/peer-load';
 import { peerVersions, seedPeer } from './lib/peer-seed';
@@ -41,6 +41,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     baseline: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'server-logs': { type: 'string' },
     'before-build': { type: 'string' },
     'no-peer': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -65,6 +66,7 @@ const WARMUP = int('warmup', flags.warmup, 0);
 const ROUNDS = int('rounds', flags.rounds, 1);
 const SAMPLE_EVERY = int('sample-every', flags['sample-every'], 1);
 const CORES = cpus().length;
+if (flags['server-logs']) keepServerLogs(flags['server-logs']);
 const HASH_CONCURRENCY = CORES * 2;
 const SCENARIOS = ['checkEmail', 'user', 'me', 'refresh', 'login', 'otp', 'hostile'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];

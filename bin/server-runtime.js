@@ -35,8 +35,8 @@ function serverEnv(env) {
 
 /**
  * libuv's thread pool: every argon2 hash runs on it and takes 19 MiB, which glibc keeps in that
- * thread's arena once freed, so the pool's size is how much login holds for good (19 MiB a
- * thread). One thread per core, plus one: the main thread then always has a hash waiting for
+ * thread's arena once freed, so the pool's size is how much login holds after a burst (19 MiB a
+ * thread, until the memory budget trims the arenas: src/server/malloc-trim.ts). One thread per core, plus one: the main thread then always has a hash waiting for
  * each core the moment one finishes, and the cores are not oversubscribed. Measured on 2 cores
  * (bench/README.md, "Lookups without a fork, rows by position, a pool of cores + 1"),
  * login-only runs alternating: 3 threads 0.85–0.96× the hash bound (median 0.90), libuv's
@@ -54,8 +54,9 @@ function poolSize() {
  * keeps what it frees there: the V8 and libuv threads' arenas held 24 MB free after load, and
  * after login the argon2 buffers of every pool thread. Two arenas (the main thread's and one
  * the others share) measured 55 MB less after login and no change in CPU per request
- * (bench/README.md, "RSS"). glibc reads it when the process starts, so like the flags it
- * takes effect through the exec. An operator's MALLOC_ARENA_MAX wins.
+ * (bench/README.md, "RSS"). One arena measured no lower after logins and hostile documents
+ * (bench/README.md, "The arenas given back"). glibc reads it when the process starts, so like
+ * the flags it takes effect through the exec. An operator's MALLOC_ARENA_MAX wins.
  */
 const MALLOC_ARENA_MAX = '2';
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { User } from '../src/db/entities';
 import { migrate, openOrm } from '../src/db/orm';
 import { createLogger } from '../src/logger';
+import { loadMallocTrim } from '../src/server/malloc-trim';
 import { startMemoryBudget } from '../src/server/memory-budget';
 import { serve } from './helpers/served';
 
@@ -65,14 +66,14 @@ describe('the memory budget', () => {
       setFlagsFromString('--expose-gc');
       (await import('node:vm')).runInNewContext('gc')({ type: 'major', execution: 'sync' });
       const pooled = rssMb();
-      const budget = startMemoryBudget({ budgetMb: Math.floor(pooled) - 10, logger, checkEveryMs: 3_600_000 });
+      const budget = startMemoryBudget({ budgetMb: Math.floor(pooled) - 10, logger, checkEveryMs: 3_600_000, trim: null });
       try {
         const reduction = budget.check();
         expect(reduction).not.toBeNull();
         expect(reduction!.afterMb).toBeLessThan(pooled - 50);
         expect(rssMb()).toBeLessThan(pooled - 50);
         const line = JSON.parse(lines.at(-1)!);
-        expect(line).toMatchObject({ msg: 'memory over budget: ran a last-resort collection to give free pages back', beforeMb: expect.any(Number), afterMb: reduction!.afterMb });
+        expect(line).toMatchObject({ msg: 'memory over budget: ran a last-resort collection to give free pages back', beforeMb: expect.any(Number), afterMb: reduction!.afterMb, collected: true });
       } finally {
         budget.stop();
       }
@@ -82,17 +83,73 @@ describe('the memory budget', () => {
   it('collects only over the budget, at most once per gap, and not at all when it is 0', () => {
     const off = startMemoryBudget({ budgetMb: 0, logger });
     expect(off.check()).toBeNull();
-    const high = startMemoryBudget({ budgetMb: Math.ceil(rssMb()) + 1024, logger, checkEveryMs: 3_600_000 });
+    const high = startMemoryBudget({ budgetMb: Math.ceil(rssMb()) + 1024, logger, checkEveryMs: 3_600_000, trim: null });
     expect(high.check()).toBeNull();
     high.stop();
-    const low = startMemoryBudget({ budgetMb: 1, logger, checkEveryMs: 3_600_000, minGapMs: 60_000 });
+    const low = startMemoryBudget({ budgetMb: 1, logger, checkEveryMs: 3_600_000, minGapMs: 60_000, trim: null });
     try {
       const first = low.check();
-      expect(first).toMatchObject({ beforeMb: expect.any(Number), afterMb: expect.any(Number), pauseMs: expect.any(Number) });
+      expect(first).toMatchObject({ beforeMb: expect.any(Number), afterMb: expect.any(Number), pauseMs: expect.any(Number), collected: true });
       // Still over 1 MB, but inside the gap: no second pause.
       expect(low.check()).toBeNull();
     } finally {
       low.stop();
+    }
+  });
+});
+
+// src/server/malloc-trim.ts: free memory inside glibc's arenas (argon2's buffers, in the
+// server), which no V8 collection can give back. Made here on the main thread with koffi: small
+// blocks (below the mmap threshold, so they come from the main arena), written so their pages
+// are resident, then freed under one more block taken after them: it keeps them from merging
+// into the arena's top, which free() would trim on its own.
+describe.runIf(loadMallocTrim() !== null)("malloc's arenas", () => {
+  const koffi = require('koffi') as typeof import('koffi');
+  const libc = koffi.load(null);
+  const malloc = libc.func('void *malloc(size_t size)');
+  const memset = libc.func('void *memset(void *s, int c, size_t n)');
+  const free = libc.func('void free(void *p)');
+  const block = 100 * 1024;
+  const rssMb = () => process.memoryUsage.rss() / 1048576;
+  /** ~80 MB of freed blocks under one live one; returns the live one. */
+  const freedUnderOne = (): unknown => {
+    const blocks = Array.from({ length: 800 }, () => malloc(block));
+    for (const p of blocks) memset(p, 1, block);
+    const live = malloc(block);
+    for (const p of blocks) free(p);
+    return live;
+  };
+
+  it('are trimmed over the budget before any collection, and a trim that is enough is all it does', () => {
+    const lines: string[] = [];
+    const logger = createLogger('debug', { write: (line: string) => void lines.push(line) });
+    const live = freedUnderOne();
+    const held = rssMb();
+    const budget = startMemoryBudget({ budgetMb: Math.floor(held) - 40, logger, checkEveryMs: 3_600_000, trim: loadMallocTrim() });
+    try {
+      const reduction = budget.check();
+      expect(reduction).toMatchObject({ collected: false });
+      expect(reduction!.afterMb).toBeLessThan(held - 60);
+      expect(JSON.parse(lines.at(-1)!)).toMatchObject({ msg: 'memory over budget: gave the free pages of malloc arenas back', collected: false });
+      // Under the budget now: nothing more to do.
+      expect(budget.check()).toBeNull();
+    } finally {
+      budget.stop();
+      free(live);
+    }
+  });
+
+  it('are trimmed at most once a trimEveryMs', () => {
+    let trims = 0;
+    const counted = () => void trims++;
+    const budget = startMemoryBudget({ budgetMb: 1, logger: createLogger('warn'), checkEveryMs: 3_600_000, minGapMs: 60_000, trim: counted });
+    try {
+      budget.check(); // a trim, a collection and the trim after it
+      expect(trims).toBe(2);
+      budget.check(); // inside both gaps
+      expect(trims).toBe(2);
+    } finally {
+      budget.stop();
     }
   });
 });

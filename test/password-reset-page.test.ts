@@ -252,7 +252,8 @@ describe('in a real browser', () => {
 
 describe('the log', () => {
   it('never holds a reset token, though every request above was logged at debug level', () => {
-    expect(mailedTokens.length).toBeGreaterThan(4);
+    // The browser walk above mails one more, and is skipped where there is no Chromium.
+    expect(mailedTokens.length).toBeGreaterThan(hasChromium ? 4 : 3);
     expect(logLines.some((line) => line.includes('"path":"/reset-password"'))).toBe(true);
     for (const token of mailedTokens) {
       expect(logLines.filter((line) => line.includes(token))).toEqual([]);

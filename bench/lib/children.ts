@@ -4,7 +4,7 @@
  * shares its event loop, and its pid is the server's own (for RSS and --cpu-prof).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const REPO = resolve(__dirname, '..', '..');
@@ -72,6 +72,14 @@ export interface Server {
   stop(): Promise<void>;
 }
 
+let logDir: string | undefined;
+
+/** `--server-logs DIR`: each server's stdout (the gateway's JSON log lines) goes to DIR/<name>.log instead of /dev/null. */
+export function keepServerLogs(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  logDir = dir;
+}
+
 /** Starts bench/servers/<script>.js as `name` (one script can run as several servers, e.g. the two hash bounds). */
 export async function startServer(
   name: string,
@@ -84,7 +92,7 @@ export async function startServer(
     cwd: REPO,
     env: { ...process.env, ...env },
     // stdout (the gateway's JSON log lines) goes to /dev/null: written, as in production, but not kept.
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    stdio: ['ignore', logDir ? openSync(join(logDir, `${name}.log`), 'w') : 'ignore', 'pipe', 'ipc'],
   });
   let tail = '';
   child.stderr!.on('data', (chunk: Buffer) => {
