@@ -21,8 +21,17 @@ const { availableParallelism } = require('node:os');
  * without REDIS_URL (~500 bytes per key: it takes a million distinct keys inside a limit's
  * window, e.g. failed logins to a million accounts within the lockout window; code sends are
  * counted in the database). An operator's --max-old-space-size wins.
+ *
+ * Pretenuring off (`--no-allocation-site-pretenuring`): V8 watches where objects are made, and
+ * when a site's objects keep surviving the young generation it starts making them in the old
+ * one. Under a burst of requests that each live across a few scavenges (logins), it made that
+ * call for sites that the next load uses for garbage, and kept it: the hostile documents after
+ * logins then filled the old generation directly, a full collection every ~150 ms, each refusal
+ * at 3–4 times its CPU alone and RSS past 250 MB (bench/README.md, "Pretenuring"). Off, the
+ * same run had the refusals at their cost alone and the peaks at 210–220 MB. An operator's
+ * value wins.
  */
-const NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=512'];
+const NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=512', '--no-allocation-site-pretenuring'];
 
 /** The environment a server runs with: the operator's, plus the two settings below where they gave none. */
 function serverEnv(env) {
@@ -66,8 +75,10 @@ const MALLOC_ARENA_MAX = '2';
  * line and override it, so it is left out.
  */
 function missingNodeFlags() {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map((arg) => arg.split('=')[0].replace(/_/g, '-'));
-  return NODE_FLAGS.filter((flag) => !given.includes(flag.split('=')[0]));
+  // A flag's name without its value, `_` or `--no-`: the operator's `--allocation-site-pretenuring` is a value of ours.
+  const name = (arg) => arg.split('=')[0].replace(/_/g, '-').replace(/^--no-/, '--');
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map(name);
+  return NODE_FLAGS.filter((flag) => !given.includes(name(flag)));
 }
 
 /** The variables serverEnv adds or sets that `env` does not already have with that value. */

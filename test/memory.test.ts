@@ -174,6 +174,7 @@ describe.runIf(process.platform === 'linux' && typeof (process as { execve?: unk
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     expect(argv).toContain('--max-semi-space-size=8');
     expect(argv).toContain('--max-old-space-size=512');
+    expect(argv).toContain('--no-allocation-site-pretenuring');
     // An operator's UV_THREADPOOL_SIZE wins; else one thread per core plus one, up to 8.
     const pool = process.env.UV_THREADPOOL_SIZE ?? String(Math.min(8, availableParallelism() + 1));
     expect(environ).toContain(`UV_THREADPOOL_SIZE=${pool}`);
