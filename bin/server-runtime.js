@@ -45,8 +45,9 @@ function serverEnv(env) {
 /**
  * libuv's thread pool: every argon2 hash runs on it and takes 19 MiB, which glibc keeps in that
  * thread's arena once freed, so the pool's size is how much login holds after a burst (19 MiB a
- * thread, until the memory budget trims the arenas: src/server/malloc-trim.ts). One thread per core, plus one: the main thread then always has a hash waiting for
- * each core the moment one finishes, and the cores are not oversubscribed. Measured on 2 cores
+ * thread, until the memory budget trims the arenas: src/server/malloc-trim.ts). One thread per
+ * core, plus one: the main thread then always has a hash waiting for each core the moment one
+ * finishes, and the cores are not oversubscribed. Measured on 2 cores
  * (bench/README.md, "Lookups without a fork, rows by position, a pool of cores + 1"),
  * login-only runs alternating: 3 threads 0.85–0.96× the hash bound (median 0.90), libuv's
  * default of 4 0.78–0.96× (median 0.84; 40–44 ms of CPU per login against the bound's 33–37:

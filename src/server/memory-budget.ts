@@ -90,18 +90,19 @@ export function startMemoryBudget({
       return null;
     }
     // The arenas first: cheap, and what they give back is no reason to pause the event loop.
-    let now = before;
-    if (trim && start - lastTrim >= trimEveryMs) {
+    const trimmed = trim !== null && start - lastTrim >= trimEveryMs;
+    let rss = before;
+    if (trimmed) {
       trim();
       lastTrim = performance.now();
-      now = process.memoryUsage.rss();
+      rss = process.memoryUsage.rss();
     }
-    floor = Math.min(floor, now);
-    if (now <= budget || now <= floor * 1.1 || start - last < gap) {
-      if (now === before) return null;
-      const trimmed = { beforeMb: mb(before), afterMb: mb(now), pauseMs: round(lastTrim - start), collected: false };
-      logger.debug({ ...trimmed, budgetMb }, 'memory over budget: gave the free pages of malloc arenas back');
-      return trimmed;
+    floor = Math.min(floor, rss);
+    if (rss <= budget || rss <= floor * 1.1 || start - last < gap) {
+      if (!trimmed) return null;
+      const reduction = { beforeMb: mb(before), afterMb: mb(rss), pauseMs: round(lastTrim - start), collected: false };
+      logger.debug({ ...reduction, budgetMb }, 'memory over budget: gave the free pages of malloc arenas back');
+      return reduction;
     }
     const collectedAt = performance.now();
     collect();
