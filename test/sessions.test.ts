@@ -55,6 +55,20 @@ describe('tokens (SPEC §2)', () => {
     expect(id.payload.auth_time).toEqual(expect.any(Number));
   });
 
+  it('signs one id token per answer, however often it is selected, with the access token’s second and session', async () => {
+    const auth = await signUp();
+    const twice = gql`mutation RefreshTwice($refreshToken: String!) { refresh(refreshToken: $refreshToken) { accessToken a: idToken b: idToken } }`;
+    const { data } = await run(frontend, twice, { refreshToken: auth.refreshToken });
+    const { accessToken, a, b } = data!.refresh as { accessToken: string; a: string; b: string };
+    expect(a).toBe(b);
+    const jwks = createRemoteJWKSet(new URL(`${gw.url}/.well-known/jwks.json`));
+    const now = gw.clock.now();
+    const access = await jwtVerify(accessToken, jwks, { issuer: gw.url, audience: app.appId, currentDate: now });
+    const id = await jwtVerify(a, jwks, { issuer: gw.url, audience: app.appId, currentDate: now });
+    expect(id.protectedHeader.typ).toBe('JWT');
+    expect(id.payload).toMatchObject({ sub: auth.user.id, sid: access.payload.sid, iat: access.payload.iat, exp: access.payload.exp });
+  });
+
   it('applies an app edit made by another process to the next bearer request (the app record is re-read when its updatedAt moves)', async () => {
     const brand = await gw.createApp('Edited elsewhere');
     const auth = await signUp(email(), PASSWORD, apolloClient(gw.url, { 'x-api-key': brand.publishableKey }));

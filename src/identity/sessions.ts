@@ -21,7 +21,8 @@ export interface AuthResult {
   /** Null for a participant session (client-side autologin): it cannot be renewed. */
   refreshToken: string | null;
   refreshExpiresIn: number | null;
-  idToken: string;
+  /** The OpenID Connect id token, signed when first called (the same token on every call): see JwtService.idToken. */
+  idToken: () => Promise<string>;
   scope: string;
   registrationRequired: boolean;
   user: SignedInUser;
@@ -229,7 +230,8 @@ export class SessionService {
   private async payload(session: SessionClaimsSource & { registrationRequired: boolean }, user: SignedInUser, refreshToken: string | null, refreshExpiresAt: Date | null, tenant: Tenant): Promise<AuthResult> {
     const ttl = tenant.settings.accessTokenTtlSeconds;
     const participant = isParticipantScope(session.scope);
-    const [access, idToken] = await Promise.all([this.jwt.signAccess(session, ttl), this.jwt.signId(session, user, ttl, { contact: !participant })]);
+    const idToken = this.jwt.idToken(session, user, ttl, { contact: !participant });
+    const access = await this.jwt.signAccess(session, ttl);
     return {
       accessToken: access.token,
       expiresIn: access.expiresIn,

@@ -20,13 +20,19 @@ export class AuthPayload {
   @Field(() => String, { nullable: true, description: 'Opaque; rotated on every refresh. Null for a participant session (client-side autologin), which cannot be renewed' })
   refreshToken!: string | null;
   @Field(() => Int, { nullable: true, description: 'Seconds until the refresh token expires; null when there is none' }) refreshExpiresIn!: number | null;
-  @Field(() => String, { description: 'OpenID Connect id token' }) idToken!: string;
+  /** Signed only when a client selects it (AuthResult.idToken). */
+  private signIdToken!: () => Promise<string>;
+  @Field(() => String, { description: 'OpenID Connect id token' })
+  idToken(): Promise<string> {
+    return this.signIdToken();
+  }
   @Field(() => String) scope!: string;
   @Field(() => Boolean, { description: 'The client should show its registration form (autologin)' }) registrationRequired!: boolean;
   @Field(() => UserType) user!: UserType;
 
   static from(result: AuthResult, settings: AppSettings): AuthPayload {
-    return Object.assign(new AuthPayload(), { ...result, tokenType: 'Bearer', user: UserType.from(result.user, settings) });
+    const { idToken, ...rest } = result;
+    return Object.assign(new AuthPayload(), { ...rest, signIdToken: idToken, tokenType: 'Bearer', user: UserType.from(result.user, settings) });
   }
 }
 

@@ -74,10 +74,14 @@ export class JwtService {
    * OpenID Connect id token: who the user is, for the client's display and its backend.
    * Without `contact` (participant sessions, SPEC §4.8) it names the user and nothing more:
    * no email or phone number.
+   *
+   * The claims are fixed now (the user as it is, the access token's second), the signature is
+   * made when the token is first asked for, and once: most sign-ins and refreshes never select
+   * `idToken`, and an ES256 signature through jsonwebtoken was ~8 % of a refresh's CPU
+   * (bench/README.md).
    */
-  async signId(session: SessionClaimsSource, user: IdTokenUser, ttlSeconds: number, options: { contact?: boolean } = {}): Promise<string> {
+  idToken(session: SessionClaimsSource, user: IdTokenUser, ttlSeconds: number, options: { contact?: boolean } = {}): () => Promise<string> {
     const contact = options.contact ?? true;
-    const key = await this.keys.current();
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const name = [user.firstName, user.lastName].filter(Boolean).join(' ') || undefined;
     const claims = {
@@ -96,8 +100,13 @@ export class JwtService {
       family_name: user.lastName ?? undefined,
       name,
     };
+    let signed: Promise<string> | undefined;
     // `typ: JWT`, never at+jwt: an id token must not pass for an access token (SPEC §2).
-    return jwt.sign(claims, key.privateKey, { algorithm: key.alg, keyid: key.kid, header: { typ: 'JWT', alg: key.alg } });
+    const sign = async () => {
+      const key = await this.keys.current();
+      return jwt.sign(claims, key.privateKey, { algorithm: key.alg, keyid: key.kid, header: { typ: 'JWT', alg: key.alg } });
+    };
+    return () => (signed ??= sign());
   }
 
   /**

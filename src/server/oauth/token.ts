@@ -37,7 +37,7 @@ export async function tokenEndpoint({ services, inspection, em, req, res, info, 
     refresh_token: result.refreshToken,
     refresh_expires_in: result.refreshExpiresIn,
     scope: result.scope,
-    id_token: result.idToken,
+    id_token: await result.idToken(),
     created_at: Math.floor(services.clock.now().getTime() / 1000),
   });
 }

@@ -35,7 +35,7 @@ export async function userinfoEndpoint({ services, em, req, info, res, params }:
   sendOAuthJson(res, 200, userinfoClaims(user, scopes));
 }
 
-/** The OIDC claims of the ID token (JwtService.signId) that these scopes release. */
+/** The OIDC claims of the ID token (JwtService.idToken) that these scopes release. */
 export function userinfoClaims(user: User, scopes: Set<string>): Record<string, unknown> {
   const claims: Record<string, unknown> = { sub: user.id };
   if (scopes.has('profile')) {
