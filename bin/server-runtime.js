@@ -46,17 +46,16 @@ function serverEnv(env) {
  * libuv's thread pool: every argon2 hash runs on it and takes 19 MiB, which glibc keeps in that
  * thread's arena once freed, so the pool's size is how much login holds after a burst (19 MiB a
  * thread, until the memory budget trims the arenas: src/server/malloc-trim.ts). One thread per
- * core, plus one: the main thread then always has a hash waiting for each core the moment one
- * finishes, and the cores are not oversubscribed. Measured on 2 cores
- * (bench/README.md, "Lookups without a fork, rows by position, a pool of cores + 1"),
- * login-only runs alternating: 3 threads 0.85–0.96× the hash bound (median 0.90), libuv's
- * default of 4 0.78–0.96× (median 0.84; 40–44 ms of CPU per login against the bound's 33–37:
- * five busy threads on two cores, each hash evicting the others' and the main thread's
- * caches), 2 threads 0.80× (a core idles while the main thread works). At most 8.
- * An operator's UV_THREADPOOL_SIZE wins.
+ * core, at least 2, at most 8: under a burst the queue always holds the next hash, so a thread
+ * that finishes starts it at once, and the main thread's short turns are given to it by the
+ * scheduler. Measured on 2 cores, login-only runs alternating in one run (bench/README.md, "A
+ * pool of one thread per core"): 2 threads 0.96–1.01× the hash bound against 0.90–0.96× for 3,
+ * 6 rounds of 6 in two orders, with ~2 ms less CPU per login (fewer argon2 buffers sweeping the
+ * shared caches); on 2026-12-02, before the main thread's work per login was cut, 3 threads had
+ * measured 0.85–0.96× and libuv's default of 4 0.78–0.96×. An operator's UV_THREADPOOL_SIZE wins.
  */
 function poolSize() {
-  return Math.min(8, availableParallelism() + 1);
+  return Math.max(2, Math.min(8, availableParallelism()));
 }
 
 /**

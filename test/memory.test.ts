@@ -175,8 +175,8 @@ describe.runIf(process.platform === 'linux' && typeof (process as { execve?: unk
     expect(argv).toContain('--max-semi-space-size=8');
     expect(argv).toContain('--max-old-space-size=512');
     expect(argv).toContain('--no-allocation-site-pretenuring');
-    // An operator's UV_THREADPOOL_SIZE wins; else one thread per core plus one, up to 8.
-    const pool = process.env.UV_THREADPOOL_SIZE ?? String(Math.min(8, availableParallelism() + 1));
+    // An operator's UV_THREADPOOL_SIZE wins; else one thread per core, 2 to 8.
+    const pool = process.env.UV_THREADPOOL_SIZE ?? String(Math.max(2, Math.min(8, availableParallelism())));
     expect(environ).toContain(`UV_THREADPOOL_SIZE=${pool}`);
     expect(environ).toContain(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 2}`);
     // The pid we started is the server: it exec'd itself, no second process in between.
