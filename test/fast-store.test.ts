@@ -208,6 +208,8 @@ describe(`the prepared hot path (${DIALECT})`, () => {
       const { session, token } = await newSession(await newUser());
       const first = await rotate(token, `${token}-child`);
       expect(first).toMatchObject({ kind: 'rotated', childIssued: true, session: { id: session.id } });
+      // The session's user comes whole with the token (the refresh answers with it), as the user lookup reads it.
+      expect((first as { user: unknown }).user).toEqual(await store.userById(fork(), tenant.app.id, session.userId));
       const em = fork();
       expect((await em.findOneOrFail(RefreshToken, { tokenHash: sha256(token) })).usedAt).toBeInstanceOf(Date);
       expect((await em.findOneOrFail(RefreshToken, { tokenHash: sha256(`${token}-child`) })).usedAt).toBeNull();

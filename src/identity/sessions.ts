@@ -125,7 +125,7 @@ export class SessionService {
   /**
    * `refresh`: rotate, return the same child within the grace interval, revoke the family on
    * reuse — one transaction on the prepared path (HotStore.rotateRefreshToken, which also moves
-   * the session's lastUsedAt), then the user for the id token by one prepared lookup. A reuse
+   * the session's lastUsedAt and reads the user with the token, for the answer). A reuse
    * revokes the family and records `refresh_token.reused` in one commit of its own.
    */
   async refresh(em: EntityManager, tenant: Tenant, presented: string, meta: SignInMeta = {}): Promise<AuthResult> {
@@ -149,11 +149,7 @@ export class SessionService {
       throw new AppError('REFRESH_TOKEN_REUSED');
     }
     if (outcome.userSuspended) throw new AppError('ACCOUNT_SUSPENDED');
-    const user = await store.userById(em, tenant.app.id, outcome.session.userId);
-    // The session row references its user: only a concurrent erasure could get here.
-    if (!user) throw new AppError('INVALID_REFRESH_TOKEN');
-    if (user.suspended) throw new AppError('ACCOUNT_SUSPENDED');
-    return this.payload(outcome.session, user, child, outcome.expiresAt, tenant);
+    return this.payload(outcome.session, outcome.user, child, outcome.expiresAt, tenant);
   }
 
   /**

@@ -33,7 +33,7 @@ export type RotationOutcome =
   /** Unknown token, another app's, revoked or expired family, expired token. */
   | { kind: 'invalid' }
   /** A new child (or, within the grace interval, the same child again). */
-  | { kind: 'rotated'; session: SessionRecord; expiresAt: Date; userSuspended: boolean; childIssued: boolean }
+  | { kind: 'rotated'; session: SessionRecord; user: UserRecord; expiresAt: Date; userSuspended: boolean; childIssued: boolean }
   /** The session's user is suspended (checked before the family's own state: the suspension ended it). */
   | { kind: 'suspended' }
   /** A rotated token presented again after the grace interval: the family is now revoked (unless `revokeOnReuse` is false: the caller revokes it). */
@@ -246,14 +246,14 @@ export class HotStore {
         if (won === 1) {
           yield run('insertRefreshToken', child.id, session.id, child.tokenHash, now, child.expiresAt);
           yield run('extendSession', child.expiresAt, now, session.id);
-          return { kind: 'rotated', session: { ...session, expiresAt: child.expiresAt, lastUsedAt: now }, expiresAt: child.expiresAt, userSuspended: found.userSuspended, childIssued: true };
+          return { kind: 'rotated', session: { ...session, expiresAt: child.expiresAt, lastUsedAt: now }, user: found.user, expiresAt: child.expiresAt, userSuspended: found.userSuspended, childIssued: true };
         }
         const again = yield* self.refreshRow(request.presentedHash);
         usedAt = again?.usedAt ?? now;
       }
       const issued = (yield get('refreshTokenState', child.tokenHash)) as Row | undefined;
       if (issued && issued.used_at == null && now.getTime() - usedAt.getTime() <= request.graceMs) {
-        return { kind: 'rotated', session, expiresAt: self.decode.date(issued.expires_at), userSuspended: found.userSuspended, childIssued: false };
+        return { kind: 'rotated', session, user: found.user, expiresAt: self.decode.date(issued.expires_at), userSuspended: found.userSuspended, childIssued: false };
       }
       if (request.revokeOnReuse !== false) yield run('revokeSession', now, 'refresh_token_reused', session.id);
       return { kind: 'reused', sessionId: session.id, userId: session.userId };
@@ -402,14 +402,18 @@ export class HotStore {
   }
 
   private *refreshRow(tokenHash: string): Plan<RefreshRecord | undefined> {
-    const row = (yield get('refreshByHash', tokenHash)) as Row | undefined;
+    // r.id, r.expires_at, r.used_at, then the session's columns, then the user's.
+    const row = (yield values('refreshByHash', tokenHash)) as unknown[] | undefined;
     if (!row) return undefined;
+    const { session, user } = this.columns;
+    const userRecord = user.readValues(row, 3 + session.count, this.decode) as unknown as UserRecord;
     return {
-      tokenId: row.r_id as string,
-      tokenExpiresAt: this.decode.date(row.r_expires_at),
-      usedAt: nullableDate(this.decode, row.r_used_at),
-      session: this.columns.session.read(row, this.decode) as unknown as SessionRecord,
-      userSuspended: this.decode.bool(row.u_suspended),
+      tokenId: row[0] as string,
+      tokenExpiresAt: this.decode.date(row[1]),
+      usedAt: nullableDate(this.decode, row[2]),
+      session: session.readValues(row, 3, this.decode) as unknown as SessionRecord,
+      user: userRecord,
+      userSuspended: userRecord.suspended,
     };
   }
 

@@ -35,6 +35,8 @@ export interface RefreshRecord {
   tokenExpiresAt: Date;
   usedAt: Date | null;
   session: SessionRecord;
+  /** The session's user, whole (read in the same statement: a refresh answers with it). */
+  user: UserRecord;
   userSuspended: boolean;
 }
 
@@ -182,6 +184,8 @@ type Kind = 'plain' | 'date' | 'bool' | 'json';
 export interface EntityColumns {
   /** The select list, `alias."col" as "alias_col", …`, in property order. */
   readonly select: string;
+  /** How many columns `select` lists (the offset of what follows it in a `values` row). */
+  readonly count: number;
   /** Reads a row selected with `select` (one object per row, keyed `alias_col`). */
   read(row: Row, decoder: Decoder): Record<string, unknown>;
   /** Reads the same columns from a row of values in select order, from `offset` on (a `values` statement). */
@@ -204,6 +208,7 @@ export function entityColumns(meta: EntityMetadata, alias: string): EntityColumn
     });
   return {
     select: columns.map((c) => `${alias}."${c.field}" as "${c.key}"`).join(', '),
+    count: columns.length,
     read: compileReader(columns, (c) => `row[${JSON.stringify(c.key)}]`, ['row', 'd']) as EntityColumns['read'],
     readValues: compileReader(columns, (_c, i) => `values[offset + ${i}]`, ['values', 'offset', 'd']) as EntityColumns['readValues'],
   };

@@ -53,8 +53,9 @@ export function statementTexts(c: StatementColumns) {
     markVerified:
       'update "user" set email_verified = coalesce(?, email_verified), phone_verified = coalesce(?, phone_verified), phone_numbers = coalesce(?, phone_numbers), updated_at = ? where id = ?',
     insertRefreshToken: 'insert into refresh_token (id, session_id, token_hash, created_at, expires_at, used_at) values (?, ?, ?, ?, ?, null)',
+    /** The token, its session and the session's user, whole: the refresh answers with that user, so no second lookup. */
     refreshByHash:
-      `select r.id as r_id, r.expires_at as r_expires_at, r.used_at as r_used_at, u.suspended as u_suspended, ${c.session.select} ` +
+      `select r.id as r_id, r.expires_at as r_expires_at, r.used_at as r_used_at, ${c.session.select}, ${c.user.select} ` +
       'from refresh_token r join session s on s.id = r.session_id join "user" u on u.id = s.user_id where r.token_hash = ? limit 1',
     refreshTokenState: 'select used_at, expires_at from refresh_token where token_hash = ? limit 1',
     /** Claims a rotation: of two racing refreshes of one token exactly one changes the row. */
