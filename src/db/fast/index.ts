@@ -32,8 +32,8 @@ export type * from './rows';
 export type RotationOutcome =
   /** Unknown token, another app's, revoked or expired family, expired token. */
   | { kind: 'invalid' }
-  /** A new child (or, within the grace interval, the same child again). */
-  | { kind: 'rotated'; session: SessionRecord; user: UserRecord; expiresAt: Date; userSuspended: boolean; childIssued: boolean }
+  /** A new child (or, within the grace interval, the same child again); the user is not suspended. */
+  | { kind: 'rotated'; session: SessionRecord; user: UserRecord; expiresAt: Date; childIssued: boolean }
   /** The session's user is suspended (checked before the family's own state: the suspension ended it). */
   | { kind: 'suspended' }
   /** A rotated token presented again after the grace interval: the family is now revoked (unless `revokeOnReuse` is false: the caller revokes it). */
@@ -218,11 +218,6 @@ export class HotStore {
     return refresh || verified || event ? this.atomic(em, plan) : this.one(em, plan);
   }
 
-  /** A refresh token by its hash, with its session and whether the session's user is suspended. */
-  refreshByHash(em: EntityManager, tokenHash: string): Promise<RefreshRecord | undefined> {
-    return this.one(em, this.refreshRow(tokenHash));
-  }
-
   /**
    * Refresh rotation, as one transaction: the presented token must be this app's, live, in a
    * live family. Unused: claimed with `used_at is null` (of two racing calls exactly one wins),
@@ -237,7 +232,7 @@ export class HotStore {
       const found = yield* self.refreshRow(request.presentedHash);
       if (!found || found.session.appId !== request.appId) return { kind: 'invalid' };
       const { session } = found;
-      if (found.userSuspended) return { kind: 'suspended' };
+      if (found.user.suspended) return { kind: 'suspended' };
       if (session.revokedAt || found.tokenExpiresAt <= now || session.expiresAt <= now) return { kind: 'invalid' };
 
       let usedAt = found.usedAt;
@@ -246,14 +241,14 @@ export class HotStore {
         if (won === 1) {
           yield run('insertRefreshToken', child.id, session.id, child.tokenHash, now, child.expiresAt);
           yield run('extendSession', child.expiresAt, now, session.id);
-          return { kind: 'rotated', session: { ...session, expiresAt: child.expiresAt, lastUsedAt: now }, user: found.user, expiresAt: child.expiresAt, userSuspended: found.userSuspended, childIssued: true };
+          return { kind: 'rotated', session: { ...session, expiresAt: child.expiresAt, lastUsedAt: now }, user: found.user, expiresAt: child.expiresAt, childIssued: true };
         }
         const again = yield* self.refreshRow(request.presentedHash);
         usedAt = again?.usedAt ?? now;
       }
       const issued = (yield get('refreshTokenState', child.tokenHash)) as Row | undefined;
       if (issued && issued.used_at == null && now.getTime() - usedAt.getTime() <= request.graceMs) {
-        return { kind: 'rotated', session, user: found.user, expiresAt: self.decode.date(issued.expires_at), userSuspended: found.userSuspended, childIssued: false };
+        return { kind: 'rotated', session, user: found.user, expiresAt: self.decode.date(issued.expires_at), childIssued: false };
       }
       if (request.revokeOnReuse !== false) yield run('revokeSession', now, 'refresh_token_reused', session.id);
       return { kind: 'reused', sessionId: session.id, userId: session.userId };
@@ -406,14 +401,12 @@ export class HotStore {
     const row = (yield values('refreshByHash', tokenHash)) as unknown[] | undefined;
     if (!row) return undefined;
     const { session, user } = this.columns;
-    const userRecord = user.readValues(row, 3 + session.count, this.decode) as unknown as UserRecord;
     return {
       tokenId: row[0] as string,
       tokenExpiresAt: this.decode.date(row[1]),
       usedAt: nullableDate(this.decode, row[2]),
       session: session.readValues(row, 3, this.decode) as unknown as SessionRecord,
-      user: userRecord,
-      userSuspended: userRecord.suspended,
+      user: user.readValues(row, 3 + session.count, this.decode) as unknown as UserRecord,
     };
   }
 

@@ -29,15 +29,14 @@ export interface BearerSessionRecord {
   appUpdatedAt: Date;
 }
 
-/** A refresh token with its session (the family) and whether the session's user is suspended. */
+/** A refresh token with its session (the family) and the session's user. */
 export interface RefreshRecord {
   tokenId: string;
   tokenExpiresAt: Date;
   usedAt: Date | null;
   session: SessionRecord;
-  /** The session's user, whole (read in the same statement: a refresh answers with it). */
+  /** The session's user, whole (read in the same statement: a refresh answers with it, and checks `suspended`). */
   user: UserRecord;
-  userSuspended: boolean;
 }
 
 export interface NewSession {

@@ -52,9 +52,9 @@ export class JwtService {
     private readonly issuer: () => string,
   ) {}
 
-  async signAccess(session: SessionClaimsSource, ttlSeconds: number): Promise<SignedToken> {
+  async signAccess(session: SessionClaimsSource, ttlSeconds: number, at: Date): Promise<SignedToken> {
     const key = await this.keys.current();
-    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    const iat = Math.floor(at.getTime() / 1000);
     const claims: AccessClaims = {
       iss: this.issuer(),
       sub: session.userId,
@@ -75,14 +75,14 @@ export class JwtService {
    * Without `contact` (participant sessions, SPEC §4.8) it names the user and nothing more:
    * no email or phone number.
    *
-   * The claims are fixed now (the user as it is, the access token's second), the signature is
+   * The claims are fixed now (the user as it is, issued `at`), the signature is
    * made when the token is first asked for, and once: most sign-ins and refreshes never select
    * `idToken`, and an ES256 signature through jsonwebtoken was ~8 % of a refresh's CPU
    * (bench/README.md).
    */
-  idToken(session: SessionClaimsSource, user: IdTokenUser, ttlSeconds: number, options: { contact?: boolean } = {}): () => Promise<string> {
+  idToken(session: SessionClaimsSource, user: IdTokenUser, ttlSeconds: number, at: Date, options: { contact?: boolean } = {}): () => Promise<string> {
     const contact = options.contact ?? true;
-    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    const iat = Math.floor(at.getTime() / 1000);
     const name = [user.firstName, user.lastName].filter(Boolean).join(' ') || undefined;
     const claims = {
       iss: this.issuer(),
